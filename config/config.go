@@ -1,0 +1,91 @@
+// Package config is the pgmask file format: the TOML structures a DBA writes, their
+// defaults, loading and validation. It is the first step of the data flow
+// config → rewriter → proxy → cmd/pgmask and must never open a network connection or
+// know anything about SQL beyond what validation needs.
+package config
+
+import (
+	"time"
+)
+
+// Config is one pgmask.toml file.
+type Config struct {
+	Server   Server           `toml:"server"`
+	Upstream Upstream         `toml:"upstream"`
+	Tables   map[string]Table `toml:"tables"`
+	Roles    map[string]Role  `toml:"roles"`
+	Users    map[string]User  `toml:"users"`
+
+	// Path is the file the configuration was loaded from ("" when built in code).
+	Path string `toml:"-"`
+}
+
+// Server is the client-facing side of the proxy.
+type Server struct {
+	Listen          string   `toml:"listen"`
+	TLSCert         string   `toml:"tls_cert"`
+	TLSKey          string   `toml:"tls_key"`
+	RequireTLS      bool     `toml:"require_tls"`
+	MaxMessageBytes int      `toml:"max_message_bytes"`
+	StartupTimeout  Duration `toml:"startup_timeout"`
+	IdleTimeout     Duration `toml:"idle_timeout"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Upstream is the PostgreSQL server pgmask connects to on behalf of its clients.
+type Upstream struct {
+	Address      string `toml:"address"`
+	Database     string `toml:"database"`
+	User         string `toml:"user"`
+	Password     string `toml:"password"`
+	PasswordEnv  string `toml:"password_env"`
+	PasswordFile string `toml:"password_file"`
+	SSLMode      string `toml:"sslmode"`
+	SSLRootCert  string `toml:"sslrootcert"`
+}
+
+// Table classifies the columns of one relation ("schema.table").
+type Table struct {
+	// SubjectKey names the column that identifies the patient (the HIPAA "individual").
+	SubjectKey string `toml:"subject_key"`
+	// Columns maps column name to its category (name, ssn, birth_date, ..., none).
+	Columns map[string]string `toml:"columns"`
+}
+
+// Role is what a kind of caller may see.
+type Role struct {
+	Profile    string            `toml:"profile"`
+	Tables     []string          `toml:"tables"`
+	Transforms map[string]string `toml:"transforms"` // category → transform
+	Columns    map[string]string `toml:"columns"`    // "schema.table.column" → transform
+	Rows       map[string]string `toml:"rows"`       // "schema.table" → SQL boolean expression
+	Functions  []string          `toml:"functions"`
+	Statements []string          `toml:"statements"`
+	// ReadOnly defaults to true for every profile but full; nil means "not set".
+	ReadOnly *bool `toml:"read_only"`
+}
+
+// User is someone who may connect to pgmask.
+type User struct {
+	// Password is a SCRAM-SHA-256 verifier in PostgreSQL's own format:
+	// SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>.
+	Password string     `toml:"password"`
+	Role     string     `toml:"role"`
+	Expires  *time.Time `toml:"expires"`
+}
+
+// Duration is a time.Duration written in TOML as a Go duration string ("30s", "5m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler for TOML strings.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }

@@ -1,0 +1,3 @@
+module github.com/pgmask/pgmask
+
+go 1.26.8
