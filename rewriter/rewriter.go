@@ -66,7 +66,7 @@ type Context struct {
 
 // Rewrite decides what to send upstream for sql, a complete statement string as a
 // client sent it in a Query or Parse message.
-func Rewrite(sql string, c Context, p *Policy) Result {
+func Rewrite(sql string, c Context, p *Policy, cat *Catalog) Result {
 	role, ok := p.roles[c.Role]
 	if !ok {
 		return deny(fmt.Sprintf("role %q is not defined in the pgmask policy", c.Role),
