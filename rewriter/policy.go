@@ -43,3 +43,11 @@ func Compile(cfg *config.Config, version uint64) (*Policy, error) {
 
 // HasRole reports whether the policy defines the named role.
 func (p *Policy) HasRole(name string) bool { _, ok := p.roles[name]; return ok }
+
+// Unrestricted reports whether the named role sees everything (profile full), so that
+// protocol paths that carry no checkable SQL, such as the fast-path FunctionCall, may be
+// forwarded for it.
+func (p *Policy) Unrestricted(name string) bool {
+	r, ok := p.roles[name]
+	return ok && r.profile == ProfileFull
+}

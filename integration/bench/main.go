@@ -1,0 +1,175 @@
+// Command bench measures what pgmask costs: pgbench -S (select-only) directly against
+// PostgreSQL and through pgmask, in the simple, extended and prepared query modes,
+// interleaved in one run so both see the same machine load, and prints the median TPS
+// of each target and its ratio to direct.
+//
+// Run it with `make bench` (BENCH_SECONDS sets the length of each pgbench run).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/integration/pgtest"
+	"github.com/pgmask/pgmask/proxy"
+	"github.com/pgmask/pgmask/proxy/scram"
+)
+
+// A target is one way pgbench reaches the data.
+type target struct {
+	name     string
+	host     string
+	port     int
+	user     string
+	password string
+}
+
+func main() {
+	seconds := flag.Int("seconds", 20, "length of each pgbench run")
+	rounds := flag.Int("rounds", 3, "interleaved rounds per mode (the median is reported)")
+	clients := flag.Int("clients", 8, "pgbench clients (-c)")
+	scale := flag.Int("scale", 10, "pgbench scale factor (-s)")
+	flag.Parse()
+	if err := run(*seconds, *rounds, *clients, *scale); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(seconds, rounds, clients, scale int) error {
+	ctx := context.Background()
+	cluster, err := pgtest.Start(ctx, pgtest.Options{Settings: map[string]string{"max_connections": "100"}})
+	if err != nil {
+		return err
+	}
+	defer cluster.Stop()
+	if err := cluster.CreateDatabase(ctx, "bench"); err != nil {
+		return err
+	}
+	direct := target{name: "direct", host: cluster.Host, port: cluster.Port, user: cluster.User, password: cluster.Password}
+	if out, err := pgbench(direct, "-i", "-q", "-s", strconv.Itoa(scale), "bench"); err != nil {
+		return fmt.Errorf("pgbench -i: %v\n%s", err, out)
+	}
+
+	targets, stop, err := startProxies(cluster)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	targets = append([]target{direct}, targets...)
+
+	modes := []string{"simple", "extended", "prepared"}
+	tps := map[string]map[string][]float64{}
+	for _, t := range targets {
+		tps[t.name] = map[string][]float64{}
+	}
+	fmt.Fprintf(os.Stderr, "pgbench -S -c %d -j 2 -T %d, %d rounds, scale %d\n", clients, seconds, rounds, scale)
+	for r := 1; r <= rounds; r++ {
+		for _, mode := range modes {
+			for _, t := range targets {
+				v, err := runSelectOnly(t, mode, clients, seconds)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(os.Stderr, "round %d %-8s %-10s %10.0f tps\n", r, mode, t.name, v)
+				tps[t.name][mode] = append(tps[t.name][mode], v)
+			}
+		}
+	}
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "mode\ttarget\tmedian tps\tratio to direct\t")
+	for _, mode := range modes {
+		base := median(tps["direct"][mode])
+		for _, t := range targets {
+			m := median(tps[t.name][mode])
+			fmt.Fprintf(w, "%s\t%s\t%.0f\t%.3f\t\n", mode, t.name, m, m/base)
+		}
+	}
+	return w.Flush()
+}
+
+// startProxies runs pgmask in this process in front of the cluster for every role the
+// benchmark compares.
+func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
+	password := rand.Text()
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	v, err := scram.NewVerifier(password, salt, 4096)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := &config.Config{
+		Server: config.Server{Listen: "127.0.0.1:0"},
+		Upstream: config.Upstream{
+			Address:  net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port)),
+			Database: "bench", User: cluster.User, Password: cluster.Password, SSLMode: "disable",
+		},
+		Roles: map[string]config.Role{"full": {Profile: "full"}},
+		Users: map[string]config.User{"bench_full": {Password: v.String(), Role: "full"}},
+	}
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, nil, err
+	}
+	srv, err := proxy.NewServer(proxy.Options{Config: cfg})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	go srv.Serve(ln)
+	port := ln.Addr().(*net.TCPAddr).Port
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
+	return []target{{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password}}, stop, nil
+}
+
+var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
+
+func runSelectOnly(t target, mode string, clients, seconds int) (float64, error) {
+	out, err := pgbench(t, "-S", "-n", "-M", mode, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "bench")
+	if err != nil {
+		return 0, fmt.Errorf("pgbench %s via %s: %v\n%s", mode, t.name, err, out)
+	}
+	m := tpsLine.FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no tps in pgbench output:\n%s", out)
+	}
+	return strconv.ParseFloat(m[1], 64)
+}
+
+func pgbench(t target, args ...string) (string, error) {
+	cmd := exec.Command("pgbench", append([]string{"-h", t.host, "-p", strconv.Itoa(t.port), "-U", t.user}, args...)...)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+t.password, "PGSSLMODE=disable")
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

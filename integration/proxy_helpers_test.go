@@ -1,0 +1,142 @@
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/proxy"
+	"github.com/pgmask/pgmask/proxy/scram"
+)
+
+// Test users of every proxy started by startProxy, with their roles and passwords.
+var testUsers = map[string]string{
+	"dana":  "clinician", // profile full
+	"sam":   "support",   // profile minimum_necessary
+	"eve":   "clinician", // expired (see baseConfig)
+	"frank": "support",
+}
+
+var (
+	verifiersOnce sync.Once
+	verifiers     map[string]string
+)
+
+// password is the login password of a test user.
+func password(user string) string { return user + "-test-password" }
+
+func testVerifiers() map[string]string {
+	verifiersOnce.Do(func() {
+		verifiers = map[string]string{}
+		for user := range testUsers {
+			salt := make([]byte, 16)
+			rand.Read(salt)
+			v, err := scram.NewVerifier(password(user), salt, 4096)
+			if err != nil {
+				panic(err)
+			}
+			verifiers[user] = v.String()
+		}
+	})
+	return verifiers
+}
+
+// baseConfig is a pgmask configuration in front of the shared cluster's clinic database.
+func baseConfig() *config.Config {
+	past := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := &config.Config{
+		Server: config.Server{Listen: "127.0.0.1:0"},
+		Upstream: config.Upstream{
+			Address:  net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port)),
+			Database: "clinic",
+			User:     cluster.User,
+			Password: cluster.Password,
+			SSLMode:  "disable",
+		},
+		Tables: map[string]config.Table{},
+		Roles: map[string]config.Role{
+			"clinician": {Profile: "full"},
+			"support":   {Profile: "minimum_necessary"},
+		},
+		Users: map[string]config.User{},
+	}
+	for user, role := range testUsers {
+		u := config.User{Password: testVerifiers()[user], Role: role}
+		if user == "eve" {
+			u.Expires = &past
+		}
+		cfg.Users[user] = u
+	}
+	return cfg
+}
+
+// testProxy is a pgmask server running inside the test process.
+type testProxy struct {
+	srv  *proxy.Server
+	addr *net.TCPAddr
+	cfg  *config.Config
+}
+
+// startProxy starts pgmask with baseConfig, changed by edit if not nil, and stops it
+// when the test ends.
+func startProxy(t testing.TB, edit func(*config.Config)) *testProxy {
+	t.Helper()
+	cfg := baseConfig()
+	if edit != nil {
+		edit(cfg)
+	}
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
+	srv, err := proxy.NewServer(proxy.Options{Config: cfg, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("proxy.NewServer: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	})
+	return &testProxy{srv: srv, addr: ln.Addr().(*net.TCPAddr), cfg: cfg}
+}
+
+// dsn is a libpq connection string to the proxy for user.
+func (p *testProxy) dsn(user string) string {
+	return fmt.Sprintf("host=127.0.0.1 port=%d dbname=clinic user=%s password=%s sslmode=disable",
+		p.addr.Port, user, password(user))
+}
+
+// connect opens a pgx connection to the proxy as user and closes it when the test ends.
+func (p *testProxy) connect(t testing.TB, user string, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(p.dsn(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connect to pgmask as %s: %v", user, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}

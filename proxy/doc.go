@@ -1,0 +1,10 @@
+// Package proxy is pgmask's wire side: the listener, TLS, startup and authentication,
+// the per-client upstream connection, the session loop that relays the PostgreSQL
+// protocol, and cancellation.
+//
+// It sits after config and rewriter in the data flow config → rewriter → proxy →
+// cmd/pgmask. The proxy never inspects SQL itself: every Query, Parse and FunctionCall is
+// handed to the rewriter, and only what the rewriter returns is forwarded. Server→client
+// traffic is relayed as raw frames; only the type byte, and the bodies of the few
+// message kinds the session must understand, are looked at.
+package proxy

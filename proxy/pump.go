@@ -1,0 +1,180 @@
+package proxy
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pgmask/pgmask/rewriter"
+)
+
+// pump reads the client's messages and forwards them upstream until the client leaves
+// or breaks the protocol. Query and Parse go through the rewriter; FunctionCall is
+// checked by role; the other frontend messages carry no SQL and are streamed unchanged.
+func (s *Session) pump() error {
+	snap := s.srv.snapshot.Load()
+	fr := newFrameReader(s.clientR, snap.cfg.Server.MaxMessageBytes)
+	idle := snap.cfg.Server.IdleTimeout.Duration
+	for {
+		if idle > 0 {
+			s.client.SetReadDeadline(time.Now().Add(idle))
+		}
+		typ, n, err := fr.header()
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if err := s.interrupted(idle); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+		switch typ {
+		case 'Q':
+			err = s.forwardQuery(fr, n)
+		case 'P':
+			err = s.forwardParse(fr, n)
+		case 'F':
+			err = s.forwardFunctionCall(fr, n)
+		case 'S':
+			s.cycles.Add(1)
+			err = copyFrame(s.upstreamW, s.clientR, typ, n)
+		case 'B', 'E', 'D', 'C', 'H', 'd', 'c', 'f':
+			// Bind, Execute, Describe, Close, Flush, CopyData, CopyDone, CopyFail.
+			err = copyFrame(s.upstreamW, s.clientR, typ, n)
+		case 'X':
+			if err := copyFrame(s.upstreamW, s.clientR, typ, n); err != nil {
+				return err
+			}
+			s.upstreamW.Flush()
+			return nil
+		default:
+			return &protocolError{fmt.Sprintf("invalid frontend message type %q", typ)}
+		}
+		if err != nil {
+			return err
+		}
+		// Flush when the client has nothing more buffered: one write per pipeline.
+		if s.clientR.Buffered() == 0 {
+			if err := s.upstreamW.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// interrupted decides what a read deadline on the client means: shutdown, upstream
+// gone, idle timeout, or nothing (a statement is still running, keep waiting).
+func (s *Session) interrupted(idle time.Duration) error {
+	switch {
+	case s.terminating.Load():
+		return fatalf(codeAdminShutdown, "terminating connection due to administrator command", "pgmask is shutting down.")
+	case s.upstreamDone.Load():
+		return errUpstreamGone
+	case idle > 0 && s.cycles.Load() == s.readies.Load():
+		return fatalf(codeIdleSessionTimeout, "terminating connection due to idle-session timeout", "")
+	}
+	return nil
+}
+
+var errUpstreamGone = errors.New("upstream connection closed")
+
+func (s *Session) context() rewriter.Context {
+	return rewriter.Context{Role: s.role}
+}
+
+func (s *Session) rewrite(sql string) rewriter.Result {
+	snap := s.srv.snapshot.Load()
+	return rewriter.Rewrite(sql, s.context(), snap.policy, s.srv.catalog.Load())
+}
+
+// forwardQuery handles a simple-protocol Query: every statement in the string is
+// checked by the rewriter and the result is sent once.
+func (s *Session) forwardQuery(fr *frameReader, n int) error {
+	body, err := fr.body(n)
+	if err != nil {
+		return err
+	}
+	sql, rest, ok := cstring(body)
+	if !ok || len(rest) != 0 {
+		return &protocolError{"malformed Query message"}
+	}
+	cycle := s.cycles.Add(1)
+	res := s.rewrite(string(sql))
+	switch {
+	case res.Denial != nil:
+		s.writeQuery(s.srv.denialStatement(s.denials.add(res.Denial, cycle)))
+	case res.Unchanged:
+		writeHeader(s.upstreamW, 'Q', n)
+		s.upstreamW.Write(body)
+	default:
+		s.writeQuery(res.SQL)
+	}
+	return nil
+}
+
+func (s *Session) writeQuery(sql string) {
+	writeHeader(s.upstreamW, 'Q', len(sql)+1)
+	s.upstreamW.WriteString(sql)
+	s.upstreamW.WriteByte(0)
+}
+
+// forwardParse handles Parse: the statement is rewritten once here, so every later
+// Bind/Execute of it runs the rewritten SQL.
+func (s *Session) forwardParse(fr *frameReader, n int) error {
+	body, err := fr.body(n)
+	if err != nil {
+		return err
+	}
+	name, rest, ok := cstring(body)
+	if !ok {
+		return &protocolError{"malformed Parse message"}
+	}
+	sql, paramTypes, ok := cstring(rest)
+	if !ok || len(paramTypes) < 2 || len(paramTypes) != 2+4*int(binary.BigEndian.Uint16(paramTypes)) {
+		return &protocolError{"malformed Parse message"}
+	}
+	res := s.rewrite(string(sql))
+	var out string
+	switch {
+	case res.Denial != nil:
+		// The cycle is the one the next Sync closes.
+		out = s.srv.denialStatement(s.denials.add(res.Denial, s.cycles.Load()+1))
+	case res.Unchanged:
+		writeHeader(s.upstreamW, 'P', n)
+		s.upstreamW.Write(body)
+		return nil
+	default:
+		out = res.SQL
+	}
+	writeHeader(s.upstreamW, 'P', len(name)+1+len(out)+1+len(paramTypes))
+	s.upstreamW.Write(name)
+	s.upstreamW.WriteByte(0)
+	s.upstreamW.WriteString(out)
+	s.upstreamW.WriteByte(0)
+	s.upstreamW.Write(paramTypes)
+	return nil
+}
+
+// forwardFunctionCall handles the fast-path FunctionCall. It calls a function by OID
+// with no SQL to check, so only roles that see everything may use it; for everyone
+// else it is refused like a statement (an ErrorResponse, then ReadyForQuery).
+func (s *Session) forwardFunctionCall(fr *frameReader, n int) error {
+	cycle := s.cycles.Add(1)
+	snap := s.srv.snapshot.Load()
+	if snap.policy.Unrestricted(s.role) {
+		return copyFrame(s.upstreamW, s.clientR, 'F', n)
+	}
+	if _, err := fr.r.Discard(n); err != nil {
+		return err
+	}
+	d := &rewriter.Denial{
+		Code:    rewriter.CodeInsufficientPrivilege,
+		Message: fmt.Sprintf("the fast-path function call interface is not available to role %q", s.role),
+		Hint:    "Call the function in a SQL statement instead.",
+	}
+	s.writeQuery(s.srv.denialStatement(s.denials.add(d, cycle)))
+	return nil
+}

@@ -1,0 +1,232 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/rewriter"
+)
+
+// Options configures a Server. Config is required; the rest have defaults.
+type Options struct {
+	Config *config.Config
+	Logger *slog.Logger
+	// Now is the clock (expiry checks); defaults to time.Now.
+	Now func() time.Time
+	// Random supplies nonces, keys and secrets; defaults to crypto/rand.
+	Random io.Reader
+}
+
+// Server accepts PostgreSQL clients and runs a Session for each.
+type Server struct {
+	log    *slog.Logger
+	now    func() time.Time
+	random io.Reader
+
+	snapshot atomic.Pointer[snapshot]
+	catalog  atomic.Pointer[rewriter.Catalog]
+	version  atomic.Uint64
+
+	cancels cancelRegistry
+	// denyMarker is the per-process prefix of the function name pgmask sends upstream in
+	// place of a denied statement (see deny.go).
+	denyMarker string
+
+	mu       sync.Mutex
+	ln       net.Listener
+	closing  bool
+	sessions map[*Session]struct{}
+	wg       sync.WaitGroup
+}
+
+// snapshot is everything a reload replaces at once. Sessions read the current one at
+// each statement, so a reload applies to open sessions at their next statement.
+type snapshot struct {
+	cfg              *config.Config
+	policy           *rewriter.Policy
+	tls              *tls.Config // nil when no certificate is configured
+	upstreamPassword string
+	// mockSecret derives the fake SCRAM verifiers shown to unknown users (see mockSecret).
+	mockSecret []byte
+}
+
+// NewServer validates the options and compiles the initial policy.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Config == nil {
+		return nil, errors.New("proxy: Options.Config is required")
+	}
+	s := &Server{
+		log:      opts.Logger,
+		now:      opts.Now,
+		random:   opts.Random,
+		sessions: make(map[*Session]struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.random == nil {
+		s.random = rand.Reader
+	}
+	secret := make([]byte, 8)
+	if _, err := io.ReadFull(s.random, secret); err != nil {
+		return nil, fmt.Errorf("proxy: reading random secret: %w", err)
+	}
+	s.denyMarker = "pgmask_denied_" + hex.EncodeToString(secret) + "_"
+	s.catalog.Store(&rewriter.Catalog{})
+	if err := s.Reload(opts.Config); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload compiles cfg and, if it is valid, makes it the policy for every new statement.
+// An invalid cfg leaves the current policy in place and returns why.
+func (s *Server) Reload(cfg *config.Config) error {
+	policy, err := rewriter.Compile(cfg, s.version.Add(1))
+	if err != nil {
+		return err
+	}
+	snap := &snapshot{cfg: cfg, policy: policy, mockSecret: mockSecret(cfg)}
+	if cfg.Server.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Server.TLSCert, cfg.Server.TLSKey)
+		if err != nil {
+			return fmt.Errorf("server.tls_cert/tls_key: %w", err)
+		}
+		snap.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if snap.upstreamPassword, err = cfg.Upstream.ResolvePassword(); err != nil {
+		return err
+	}
+	s.snapshot.Store(snap)
+	return nil
+}
+
+// SetCatalog installs a new catalog snapshot for the rewriter.
+func (s *Server) SetCatalog(c *rewriter.Catalog) { s.catalog.Store(c) }
+
+// Serve accepts connections on ln until Shutdown is called or ln fails.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return net.ErrClosed
+	}
+	s.ln = ln
+	s.mu.Unlock()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Temporary exhaustion (EMFILE and friends): back off instead of spinning.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.start(conn)
+	}
+}
+
+func (s *Server) start(conn net.Conn) {
+	sess := newSession(s, conn)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.sessions, sess)
+			s.mu.Unlock()
+		}()
+		sess.run()
+	}()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// Shutdown stops accepting connections and waits for open sessions to end. When ctx
+// expires first, the remaining sessions are told the server is shutting down and closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	for sess := range s.sessions {
+		sess.terminate()
+	}
+	s.mu.Unlock()
+	<-done
+	return ctx.Err()
+}
+
+// ActiveSessions reports how many client sessions are open.
+func (s *Server) ActiveSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// mockSecret derives the key of the mock verifiers from the secrets of the configured
+// users. It must not change between restarts: a fake salt that changes when a real one
+// would not reveals that the user does not exist (PostgreSQL keeps its mock nonce in
+// pg_control for the same reason). Nobody without the verifiers can compute it.
+func mockSecret(cfg *config.Config) []byte {
+	names := make([]string, 0, len(cfg.Users))
+	for name := range cfg.Users {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	h.Write([]byte("pgmask mock verifier\x00"))
+	for _, name := range names {
+		h.Write([]byte(cfg.Users[name].Password))
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}

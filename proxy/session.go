@@ -1,0 +1,131 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Buffer sizes: large enough that a result set is relayed in few, large writes.
+const (
+	readBufferSize  = 32 * 1024
+	writeBufferSize = 32 * 1024
+)
+
+// Session is one client connection and the upstream connection pgmask opened for it.
+//
+// The goroutine that runs a session owns it: it reads the client (pump) and starts one
+// relay goroutine that reads the upstream. Only the pump writes upstream and only the
+// relay writes to the client, except after the relay has ended, when the owner may send
+// the client a final error. Both connections are closed by the owner before run returns.
+type Session struct {
+	srv *Server
+	log *slog.Logger
+
+	client  net.Conn
+	clientR *bufio.Reader
+	clientW *bufio.Writer
+
+	upstream  net.Conn
+	upstreamR *bufio.Reader
+	upstreamW *bufio.Writer
+
+	user, role string
+	params     map[string]string
+	key        cancelKey
+
+	// cycles counts the messages sent upstream that each end in one ReadyForQuery
+	// (Query, Sync, FunctionCall); readies counts the ReadyForQuery messages relayed.
+	// When they are equal the session is idle.
+	cycles  atomic.Uint64
+	readies atomic.Uint64
+	denials denialQueue
+
+	terminating  atomic.Bool // set by Server.Shutdown when the drain time is over
+	upstreamDone atomic.Bool // set by the relay when the upstream stopped
+	closeOnce    sync.Once
+}
+
+func newSession(srv *Server, conn net.Conn) *Session {
+	return &Session{
+		srv:     srv,
+		log:     srv.log.With("client", conn.RemoteAddr().String()),
+		client:  conn,
+		clientR: bufio.NewReaderSize(conn, readBufferSize),
+		clientW: bufio.NewWriterSize(conn, writeBufferSize),
+	}
+}
+
+func (s *Session) run() {
+	defer s.closeAll()
+	ok, err := s.handshake()
+	if err != nil {
+		s.log.Info("connection refused", "user", s.user, "reason", err.Error())
+		s.sendFatal(err)
+		return
+	}
+	if !ok { // a cancel request, already handled
+		return
+	}
+	defer s.srv.cancels.remove(s.key)
+	s.log.Info("session started", "user", s.user, "role", s.role)
+	start := time.Now()
+
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- s.relay() }()
+	err = s.pump()
+	s.upstream.Close() // ends the relay if it is still running
+	relayErr := <-relayDone
+	switch {
+	case err != nil && !isDisconnect(err):
+		s.sendFatal(err)
+	case relayErr != nil && !isDisconnect(relayErr):
+		s.log.Warn("upstream relay failed", "err", relayErr.Error())
+	}
+	s.log.Info("session ended", "user", s.user, "duration", time.Since(start).Round(time.Millisecond).String())
+}
+
+// terminate asks a running session to end now (used after the shutdown drain time).
+func (s *Session) terminate() {
+	s.terminating.Store(true)
+	s.client.SetReadDeadline(time.Now())
+}
+
+// sendFatal tells the client why its session ends. Only called when no relay is running.
+func (s *Session) sendFatal(err error) {
+	buf, encErr := fatalResponse(err).Encode(nil)
+	if encErr != nil {
+		return
+	}
+	s.client.SetWriteDeadline(time.Now().Add(time.Second))
+	s.clientW.Write(buf)
+	s.clientW.Flush()
+}
+
+func (s *Session) closeAll() {
+	s.closeOnce.Do(func() {
+		s.client.Close()
+		if s.upstream != nil {
+			s.upstream.Close()
+		}
+	})
+}
+
+// isDisconnect reports errors that only mean a peer went away or was closed by us.
+func isDisconnect(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, os.ErrDeadlineExceeded) || isConnReset(err)
+}
+
+func isConnReset(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && (oe.Op == "read" || oe.Op == "write")
+}

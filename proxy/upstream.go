@@ -1,0 +1,80 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgconn"
+)
+
+// upstreamConn is an authenticated upstream connection taken over from pgconn.
+type upstreamConn struct {
+	params     map[string]string
+	paramOrder []string
+	txStatus   byte
+	cancel     cancelTarget
+}
+
+// connectUpstream opens the session's upstream connection as the configured upstream
+// identity. pgconn does the startup, TLS per sslmode and authentication (SCRAM, md5,
+// trust); pgmask then takes over the raw connection and relays frames itself.
+func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstreamConn, error) {
+	up := snap.cfg.Upstream
+	host, port, err := net.SplitHostPort(up.Address)
+	if err != nil {
+		return nil, fmt.Errorf("upstream.address: %w", err)
+	}
+	connString := fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s",
+		quoteConnValue(host), quoteConnValue(port), quoteConnValue(up.Database), quoteConnValue(up.User), quoteConnValue(up.SSLMode))
+	if up.SSLRootCert != "" {
+		connString += " sslrootcert=" + quoteConnValue(up.SSLRootCert)
+	}
+	pcfg, err := pgconn.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("upstream configuration: %w", err)
+	}
+	pcfg.Password = snap.upstreamPassword
+	pcfg.RuntimeParams = upstreamParams(s.params)
+
+	pc, err := pgconn.ConnectConfig(ctx, pcfg)
+	if err != nil {
+		s.log.Warn("upstream connection failed", "err", err.Error())
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == codeTooManyConnections {
+			return nil, fatalf(codeTooManyConnections, "the upstream server has too many connections", "")
+		}
+		return nil, fatalf(codeConnectionFailure, "pgmask could not connect to the upstream server",
+			"The pgmask log says why; ask its operator.")
+	}
+	h, err := pc.Hijack()
+	if err != nil {
+		pc.Close(ctx)
+		return nil, err
+	}
+	s.upstream = h.Conn
+	s.upstreamR = bufio.NewReaderSize(h.Conn, readBufferSize)
+	s.upstreamW = bufio.NewWriterSize(h.Conn, writeBufferSize)
+
+	names := make([]string, 0, len(h.ParameterStatuses))
+	for name := range h.ParameterStatuses {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	remote := h.Conn.RemoteAddr()
+	return &upstreamConn{
+		params:     h.ParameterStatuses,
+		paramOrder: names,
+		txStatus:   h.TxStatus,
+		cancel:     cancelTarget{network: remote.Network(), address: remote.String(), pid: h.PID, secret: h.SecretKey},
+	}, nil
+}
+
+// quoteConnValue quotes a value for a libpq keyword/value connection string.
+func quoteConnValue(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
