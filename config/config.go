@@ -18,6 +18,9 @@ type Config struct {
 
 	// Path is the file the configuration was loaded from ("" when built in code).
 	Path string `toml:"-"`
+
+	// lines locates keys in the source for error messages (nil when built in code).
+	lines lineIndex
 }
 
 // Server is the client-facing side of the proxy.
@@ -62,16 +65,38 @@ type Role struct {
 	Functions  []string          `toml:"functions"`
 	Statements []string          `toml:"statements"`
 	// ReadOnly defaults to true for every profile but full; nil means "not set".
+	// CheckAndSetDefaults fills it in.
 	ReadOnly *bool `toml:"read_only"`
+}
+
+// IsReadOnly reports whether the role may only run statements that do not write
+// (see IsWriteStatement). An unset read_only is read-only unless the profile is full.
+func (r Role) IsReadOnly() bool {
+	if r.ReadOnly != nil {
+		return *r.ReadOnly
+	}
+	return r.Profile != ProfileFull
 }
 
 // User is someone who may connect to pgmask.
 type User struct {
 	// Password is a SCRAM-SHA-256 verifier in PostgreSQL's own format:
 	// SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>.
-	Password string     `toml:"password"`
-	Role     string     `toml:"role"`
-	Expires  *time.Time `toml:"expires"`
+	Password string `toml:"password"`
+	Role     string `toml:"role"`
+	// Expires is when the user's access ends; nil means never. The file may give an
+	// offset datetime, a local datetime (taken as UTC) or a local date (access lasts
+	// through that day in UTC, i.e. it ends at the following midnight UTC); Parse turns
+	// all three into this one instant (see expires.go).
+	Expires *time.Time `toml:"expires"`
+}
+
+// ExpiresAt returns when the user's access ends, and false when it never does.
+func (u User) ExpiresAt() (time.Time, bool) {
+	if u.Expires == nil {
+		return time.Time{}, false
+	}
+	return *u.Expires, true
 }
 
 // Duration is a time.Duration written in TOML as a Go duration string ("30s", "5m").

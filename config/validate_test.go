@@ -1,0 +1,199 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// validationCases pair a broken document with the error it must produce, at the line
+// marked "# <-" (or at the file when nothing is marked). $DIR is a directory holding
+// cert.pem, key.pem and ca.pem.
+var validationCases = []struct {
+	name string
+	doc  doc
+	want string
+}{
+	// [server]
+	{"a listen address without a port is rejected",
+		doc{server: "[server]\nlisten = \"localhost\" # <-\n"}, `server.listen: want host:port, got "localhost"`},
+	{"a listen port out of range is rejected",
+		doc{server: "[server]\nlisten = \":65536\" # <-\n"}, `server.listen: port "65536" of ":65536" must be a number from 0 to 65535`},
+	{"a tiny max_message_bytes is rejected",
+		doc{server: "[server]\nmax_message_bytes = 1023 # <-\n"}, "server.max_message_bytes: must be from 1024 to 1073741824 (1 GiB), got 1023"},
+	{"a max_message_bytes above 1 GiB is rejected",
+		doc{server: "[server]\nmax_message_bytes = 1073741825 # <-\n"}, "server.max_message_bytes: must be from 1024 to 1073741824 (1 GiB), got 1073741825"},
+	{"a negative timeout is rejected",
+		doc{server: "[server]\nidle_timeout = \"-1s\" # <-\n"}, "server.idle_timeout: must not be negative, got -1s"},
+	{"a tls_cert without tls_key is rejected",
+		doc{server: "[server]\ntls_cert = \"$DIR/cert.pem\" # <-\n"}, "server.tls_cert: server.tls_key is required with server.tls_cert"},
+	{"a tls_key without tls_cert is rejected",
+		doc{server: "[server]\ntls_key = \"$DIR/key.pem\" # <-\n"}, "server.tls_key: server.tls_cert is required with server.tls_key"},
+	{"a missing certificate file is rejected",
+		doc{server: "[server]\ntls_cert = \"$DIR/nope.pem\" # <-\ntls_key = \"$DIR/key.pem\"\n"}, "server.tls_cert: file $DIR/nope.pem does not exist"},
+	{"a directory is not a key file",
+		doc{server: "[server]\ntls_cert = \"$DIR/cert.pem\"\ntls_key = \"$DIR\" # <-\n"}, "server.tls_key: $DIR is a directory, want a file"},
+	{"require_tls without a certificate is rejected",
+		doc{server: "[server]\nrequire_tls = true # <-\n"}, "server.require_tls: needs server.tls_cert and server.tls_key"},
+
+	// [upstream]
+	{"an upstream address without a host is rejected",
+		doc{upstream: "[upstream]\naddress = \":5432\" # <-\ndatabase = \"clinic\"\nuser = \"pgmask\"\n"}, `upstream.address: want host:port, got ":5432" without a host`},
+	{"an upstream port of 0 is rejected",
+		doc{upstream: "[upstream]\naddress = \"db:0\" # <-\ndatabase = \"clinic\"\nuser = \"pgmask\"\n"}, `upstream.address: port "0" of "db:0" must be a number from 1 to 65535`},
+	{"upstream.database is required",
+		doc{upstream: "[upstream] # <-\nuser = \"pgmask\"\n"}, "upstream.database: required"},
+	{"upstream.user is required",
+		doc{upstream: "[upstream] # <-\ndatabase = \"clinic\"\n"}, "upstream.user: required"},
+	{"a missing [upstream] is reported at the file",
+		doc{upstream: "\n"}, "upstream.database: required"},
+	{"two password sources are rejected",
+		doc{upstream: okUpstream + "password = \"x\"\npassword_file = \"pw\" # <-\n"}, "upstream.password_file: set only one of password, password_env and password_file (found password, password_file)"},
+	{"an unknown sslmode is rejected",
+		doc{upstream: okUpstream + "sslmode = \"verify_full\" # <-\n"}, `upstream.sslmode: unknown sslmode "verify_full" (did you mean "verify-full"?)`},
+	{"sslrootcert without verification is rejected",
+		doc{upstream: okUpstream + "sslmode = \"prefer\"\nsslrootcert = \"$DIR/ca.pem\" # <-\n"}, `upstream.sslrootcert: is used only with sslmode verify-full or require, not "prefer"`},
+	{"a missing sslrootcert file is rejected",
+		doc{upstream: okUpstream + "sslmode = \"verify-full\"\nsslrootcert = \"$DIR/none.pem\" # <-\n"}, "upstream.sslrootcert: file $DIR/none.pem does not exist"},
+
+	// [tables]
+	{"a table key must be schema.table",
+		doc{tables: okTables + "[tables.patients] # <-\ncolumns = { id = \"none\" }\n"}, `tables.patients: table name "patients" must be "schema.table"`},
+	{"a table must classify a column",
+		doc{tables: okTables + "[tables.\"clinic.empty\"] # <-\nsubject_key = \"\"\n"}, `tables."clinic.empty".columns: no column is classified`},
+	{"an unknown category is rejected with a suggestion",
+		doc{tables: okTables + "[tables.\"clinic.claims\"]\ncolumns = { id = \"none\", acct = \"account\" } # <-\n"}, `tables."clinic.claims".columns.acct: unknown category "account" (want one of name, street_address`},
+	{"a misspelt category gets a suggestion",
+		doc{tables: okTables + "[tables.\"clinic.claims\"]\ncolumns = { id = \"none\", email = \"e-mail\" } # <-\n"}, `tables."clinic.claims".columns.email: unknown category "e-mail" (did you mean "email"?)`},
+	{"a subject_key must be a classified column",
+		doc{tables: okTables + "[tables.\"clinic.claims\"]\nsubject_key = \"patient_id\" # <-\ncolumns = { id = \"none\" }\n"}, `tables."clinic.claims".subject_key: "patient_id" is not a classified column of clinic.claims`},
+
+	// [roles]
+	{"a role needs a profile",
+		doc{roles: "[roles.support] # <-\ntables = []\n"}, "roles.support.profile: required (want one of full, minimum_necessary, limited_data_set, safe_harbor)"},
+	{"an unknown profile is rejected",
+		doc{roles: "[roles.support]\nprofile = \"minimal\" # <-\n"}, `roles.support.profile: unknown profile "minimal" (want one of full, minimum_necessary, limited_data_set, safe_harbor)`},
+	{"a role name must be an identifier",
+		doc{roles: okRoles + "[roles.\"tech support\"] # <-\nprofile = \"full\"\n"}, `roles."tech support": role name "tech support" must start with a letter`},
+	{"a granted table must be classified",
+		doc{roles: "[roles.support]\nprofile = \"full\"\ntables = [\n  \"clinic.patients\",\n  \"clinic.claims\", # <-\n]\n"}, `roles.support.tables: table "clinic.claims" is not classified: add a [tables."clinic.claims"] section`},
+	{"a granted table must be schema.table",
+		doc{roles: "[roles.support]\nprofile = \"full\"\ntables = [\"patients\"] # <-\n"}, `roles.support.tables: table "patients" must be "schema.table"`},
+	{"a table granted twice is reported",
+		doc{roles: "[roles.support]\nprofile = \"full\"\ntables = [\"clinic.notes\", \"clinic.notes\"] # <-\n"}, `roles.support.tables: table "clinic.notes" is listed twice`},
+	{"a transform key must be a category",
+		doc{roles: okRoles + "transforms = { names = \"keep\" } # <-\n"}, `roles.support.transforms.names: unknown category "names" (did you mean "name"?)`},
+	{"an unknown transform is rejected",
+		doc{roles: okRoles + "transforms = { ssn = \"last5\" } # <-\n"}, `roles.support.transforms.ssn: unknown transform "last5" (did you mean "last4"?)`},
+	{"a transform with bad arguments is rejected",
+		doc{roles: okRoles + "transforms = { ssn = \"partial(-1, 4)\" } # <-\n"}, `roles.support.transforms.ssn: transform "partial(-1, 4)": first must be an integer ≥ 0, got "-1"`},
+	{"a column override must be schema.table.column",
+		doc{roles: okRoles + "columns = { ssn = \"keep\" } # <-\n"}, `roles.support.columns.ssn: column "ssn" must be "schema.table.column"`},
+	{"a column override must name a granted table",
+		doc{roles: "[roles.support]\nprofile = \"safe_harbor\"\ntables = [\"clinic.patients\"]\ncolumns = { \"clinic.notes.body\" = \"redact_patterns\" } # <-\n"}, `roles.support.columns."clinic.notes.body": table "clinic.notes" is not in roles.support.tables`},
+	{"a column override must name a classified column",
+		doc{roles: okRoles + "columns = { \"clinic.patients.phone\" = \"last4\" } # <-\n"}, `roles.support.columns."clinic.patients.phone": column "phone" is not classified in [tables."clinic.patients"]`},
+	{"a column override needs a known transform",
+		doc{roles: okRoles + "columns = { \"clinic.patients.ssn\" = \"bucket(0)\" } # <-\n"}, `roles.support.columns."clinic.patients.ssn": transform "bucket(0)": width must be a number > 0, got "0"`},
+	{"a row filter must be on a granted table",
+		doc{roles: "[roles.support]\nprofile = \"minimum_necessary\"\ntables = [\"clinic.patients\"]\nrows = { \"clinic.notes\" = \"true\" } # <-\n"}, `roles.support.rows."clinic.notes": table "clinic.notes" is not in roles.support.tables`},
+	{"a row filter must not be empty",
+		doc{roles: okRoles + "rows = { \"clinic.notes\" = \"  \" } # <-\n"}, `roles.support.rows."clinic.notes": the row filter is empty`},
+	{"a function must be schema.function",
+		doc{roles: okRoles + "functions = [\"lower\"] # <-\n"}, `roles.support.functions: function "lower" must be "schema.function"`},
+	{"an unknown statement kind is rejected",
+		doc{roles: okRoles + "statements = [\"select\", \"selct\"] # <-\n"}, `roles.support.statements: unknown statement kind "selct" (did you mean "select"?)`},
+	{"a SQL keyword is mapped to its statement kind",
+		doc{roles: okRoles + "statements = [\"select\", \"vacuum\"] # <-\n"}, `roles.support.statements: unknown statement kind "vacuum" (VACUUM statements are kind maintenance)`},
+	{"a read-only role may not list a write",
+		doc{roles: okRoles + "statements = [\"select\", \"update\"] # <-\n"}, `roles.support.statements: "update" writes, but the role is read-only (set read_only = false to allow it)`},
+	{"an explicitly read-only full role may not list a write",
+		doc{roles: "[roles.support]\nprofile = \"full\"\nread_only = true\nstatements = [\"ddl\"] # <-\n"}, `roles.support.statements: "ddl" writes, but the role is read-only`},
+	{"an empty statement list is rejected",
+		doc{roles: okRoles + "statements = [] # <-\n"}, "roles.support.statements: lists no statement kind"},
+
+	// [users]
+	{"a plain-text password is rejected",
+		doc{users: "[users.alice]\npassword = \"hunter2\" # <-\nrole = \"support\"\n"}, "users.alice.password: plain-text passwords are not accepted: store a SCRAM-SHA-256 verifier (make one with `pgmask passwd`"},
+	{"an MD5 password hash is rejected",
+		doc{users: "[users.alice]\npassword = \"md5" + strings.Repeat("0", 32) + "\" # <-\nrole = \"support\"\n"}, "users.alice.password: MD5 password hashes are not accepted"},
+	{"a malformed verifier is rejected",
+		doc{users: "[users.alice]\npassword = \"SCRAM-SHA-256$4096:c2FsdA==$AAAA:AAAA\" # <-\nrole = \"support\"\n"}, "users.alice.password: malformed SCRAM-SHA-256 verifier: StoredKey decodes to 3 bytes, want 32"},
+	{"a user needs a password",
+		doc{users: "[users.alice] # <-\nrole = \"support\"\n"}, "users.alice.password: required"},
+	{"a user needs a role",
+		doc{users: "[users.alice] # <-\npassword = \"" + aliceVerifier + "\"\n"}, "users.alice.role: required: the role the user connects as (defined roles: support)"},
+	{"a user's role must be defined",
+		doc{users: "[users.alice]\npassword = \"" + aliceVerifier + "\"\nrole = \"suport\" # <-\n"}, `users.alice.role: unknown role "suport" (did you mean "support"?)`},
+	{"a user name must be an identifier",
+		doc{users: okUsers + "[users.\"\"] # <-\npassword = \"" + aliceVerifier + "\"\nrole = \"support\"\n"}, `users."": user name "" must start with a letter`},
+}
+
+func TestEachValidationRuleNamesFileLineAndKey(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cert.pem", "key.pem", "ca.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("-----BEGIN-----\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range validationCases {
+		t.Run(tt.name, func(t *testing.T) {
+			src := strings.ReplaceAll(tt.doc.String(), "$DIR", dir)
+			_, err := Parse([]byte(src), "pgmask.toml")
+			wantError(t, src, err, "pgmask.toml", strings.ReplaceAll(tt.want, "$DIR", dir))
+		})
+	}
+}
+
+func TestValidFilesPass(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cert.pem", "key.pem", "ca.pem"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name string
+		doc  doc
+	}{
+		{"the minimal file", doc{}},
+		{"TLS on both sides", doc{
+			server:   "[server]\nlisten = \"[::1]:6432\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\nrequire_tls = true\n",
+			upstream: okUpstream + "sslmode = \"verify-full\"\nsslrootcert = \"ca.pem\"\n",
+		}},
+		{"every transform form", doc{roles: okRoles + `transforms = { name = "partial(1, 0)", ssn = "last4", birth_date = "date_shift(30)", free_text = "redact_patterns", none = "keep" }
+columns = { "clinic.patients.id" = "hash", "clinic.patients.dob" = "expr(\"date_trunc('year', dob)::date\")", "clinic.notes.body" = "null" }
+`}},
+		{"a writable restricted role", doc{roles: okRoles + "read_only = false\nstatements = [\"select\", \"insert\", \"update\"]\nfunctions = [\"clinic.age\"]\nrows = { \"clinic.notes\" = \"note_type <> 'psychotherapy'\" }\n"}},
+		{"email-style user names", doc{users: "[users.\"alice@example.com\"]\npassword = \"" + aliceVerifier + "\"\nrole = \"support\"\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Relative file names are resolved against the file's directory.
+			c, err := Parse([]byte(tt.doc.String()), filepath.Join(dir, "pgmask.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{c.Server.TLSCert, c.Server.TLSKey, c.Upstream.SSLRootCert} {
+				if f != "" && !filepath.IsAbs(f) {
+					t.Errorf("file name %q was not made absolute", f)
+				}
+			}
+		})
+	}
+}
+
+func TestAConfigBuiltInCodeIsValidatedToo(t *testing.T) {
+	c := &Config{
+		Upstream: Upstream{Database: "clinic", User: "pgmask"},
+		Roles:    map[string]Role{"r": {Profile: "safe_harbour"}},
+	}
+	err := c.CheckAndSetDefaults()
+	if err == nil || err.Error() != `roles.r.profile: unknown profile "safe_harbour" (did you mean "safe_harbor"?)` {
+		t.Errorf("error = %v", err)
+	}
+	if c.Server.Listen != DefaultListen {
+		t.Errorf("defaults were not set: listen = %q", c.Server.Listen)
+	}
+}
