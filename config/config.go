@@ -45,6 +45,9 @@ type Upstream struct {
 	PasswordFile string `toml:"password_file"`
 	SSLMode      string `toml:"sslmode"`
 	SSLRootCert  string `toml:"sslrootcert"`
+	// SearchPath is pinned on every upstream session; clients cannot change it, so
+	// pgmask resolves unqualified names exactly as PostgreSQL will.
+	SearchPath string `toml:"search_path"`
 }
 
 // Table classifies the columns of one relation ("schema.table").
@@ -67,6 +70,13 @@ type Role struct {
 	// ReadOnly defaults to true for every profile but full; nil means "not set".
 	// CheckAndSetDefaults fills it in.
 	ReadOnly *bool `toml:"read_only"`
+
+	// UpstreamUser is the PostgreSQL user pgmask connects as for this role's sessions,
+	// with its password given by one of the three keys below; "" means [upstream] user.
+	UpstreamUser         string `toml:"upstream_user"`
+	UpstreamPassword     string `toml:"upstream_password"`
+	UpstreamPasswordEnv  string `toml:"upstream_password_env"`
+	UpstreamPasswordFile string `toml:"upstream_password_file"`
 }
 
 // IsReadOnly reports whether the role may only run statements that do not write

@@ -11,28 +11,48 @@ import (
 // peer or certificate authentication). It is read when a connection is made rather than
 // at load time, so a rotated secret is picked up without a reload.
 func (u Upstream) ResolvePassword() (string, error) {
+	return resolveSecret("upstream.password", u.Password, u.PasswordEnv, u.PasswordFile)
+}
+
+// UpstreamCredentials returns the PostgreSQL user and password pgmask connects as for
+// the sessions of the named role: the role's upstream_user and upstream_password* when
+// it sets them, [upstream] user and password otherwise.
+func (c *Config) UpstreamCredentials(role string) (user, password string, err error) {
+	r := c.Roles[role]
+	if r.UpstreamUser == "" {
+		password, err = c.Upstream.ResolvePassword()
+		return c.Upstream.User, password, err
+	}
+	password, err = resolveSecret(KeyPath("roles", role, "upstream_password"),
+		r.UpstreamPassword, r.UpstreamPasswordEnv, r.UpstreamPasswordFile)
+	return r.UpstreamUser, password, err
+}
+
+// resolveSecret reads a secret given inline, by environment variable or by file; key
+// names the inline key in errors (its _env and _file variants are named after it).
+func resolveSecret(key, value, env, file string) (string, error) {
 	switch {
-	case u.Password != "":
-		return u.Password, nil
-	case u.PasswordEnv != "":
-		v, ok := os.LookupEnv(u.PasswordEnv)
+	case value != "":
+		return value, nil
+	case env != "":
+		v, ok := os.LookupEnv(env)
 		if !ok {
-			return "", fmt.Errorf("upstream.password_env: environment variable %s is not set", u.PasswordEnv)
+			return "", fmt.Errorf("%s_env: environment variable %s is not set", key, env)
 		}
 		if v == "" {
-			return "", fmt.Errorf("upstream.password_env: environment variable %s is empty", u.PasswordEnv)
+			return "", fmt.Errorf("%s_env: environment variable %s is empty", key, env)
 		}
 		return v, nil
-	case u.PasswordFile != "":
-		b, err := os.ReadFile(u.PasswordFile)
+	case file != "":
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("upstream.password_file: %w", err)
+			return "", fmt.Errorf("%s_file: %w", key, err)
 		}
 		// Files written with echo or an editor end with a newline that is not part of
 		// the password; anything more is kept, since it might be.
 		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 		if v == "" {
-			return "", fmt.Errorf("upstream.password_file: %s is empty", u.PasswordFile)
+			return "", fmt.Errorf("%s_file: %s is empty", key, file)
 		}
 		return v, nil
 	}

@@ -118,6 +118,11 @@ func (v *validator) role(name string, r *Role) {
 	}
 
 	v.statements(name, r)
+
+	if r.UpstreamUser == "" && (r.UpstreamPassword != "" || r.UpstreamPasswordEnv != "" || r.UpstreamPasswordFile != "") {
+		v.errorf(at("upstream_user"), "required when the role sets an upstream password")
+	}
+	v.secret(at(), "upstream_password", r.UpstreamPassword, r.UpstreamPasswordEnv, &r.UpstreamPasswordFile)
 }
 
 // columnOverride checks the key of a roles.X.columns entry.

@@ -24,6 +24,7 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultUpstreamAddress = "127.0.0.1:5432"
 	DefaultSSLMode         = "prefer"
+	DefaultSearchPath      = `"$user", public`
 )
 
 // SSLModes are the accepted values of upstream.sslmode, with libpq's meaning. allow and
@@ -111,18 +112,10 @@ func (v *validator) upstream() {
 	if u.User == "" {
 		v.errorf(key("upstream", "user"), "required: the PostgreSQL user pgmask connects as")
 	}
-	var set []string
-	for _, p := range []struct{ name, value string }{
-		{"password", u.Password}, {"password_env", u.PasswordEnv}, {"password_file", u.PasswordFile},
-	} {
-		if p.value != "" {
-			set = append(set, p.name)
-		}
+	v.secret([]string{"upstream"}, "password", u.Password, u.PasswordEnv, &u.PasswordFile)
+	if u.SearchPath == "" {
+		u.SearchPath = DefaultSearchPath
 	}
-	if len(set) > 1 {
-		v.errorf(key("upstream", set[1]), "set only one of password, password_env and password_file (found %s)", strings.Join(set, ", "))
-	}
-	v.file(key("upstream", "password_file"), &u.PasswordFile, false)
 
 	if u.SSLMode == "" {
 		u.SSLMode = DefaultSSLMode
@@ -214,4 +207,21 @@ func (v *validator) roleList() string {
 		return "none"
 	}
 	return strings.Join(sortedKeys(v.c.Roles), ", ")
+}
+
+// secret checks a password given by at most one of NAME, NAME_env and NAME_file under
+// the section at path, and makes NAME_file absolute.
+func (v *validator) secret(path []string, name, value, env string, file *string) {
+	var set []string
+	for _, p := range []struct{ name, value string }{
+		{name, value}, {name + "_env", env}, {name + "_file", *file},
+	} {
+		if p.value != "" {
+			set = append(set, p.name)
+		}
+	}
+	if len(set) > 1 {
+		v.errorf(append(path, set[1]), "set only one of %s, %s_env and %s_file (found %s)", name, name, name, strings.Join(set, ", "))
+	}
+	v.file(append(path, name+"_file"), file, false)
 }

@@ -81,13 +81,10 @@ func (s *Session) interrupted(idle time.Duration) error {
 
 var errUpstreamGone = errors.New("upstream connection closed")
 
-func (s *Session) context() rewriter.Context {
-	return rewriter.Context{Role: s.role}
-}
-
 func (s *Session) rewrite(sql string) rewriter.Result {
 	snap := s.srv.snapshot.Load()
-	return rewriter.Rewrite(sql, s.context(), snap.policy, s.srv.catalog.Load())
+	c := rewriter.Context{Role: s.role, SearchPath: s.searchPath}
+	return rewriter.Rewrite(sql, c, snap.policy, s.srv.catalog.Load())
 }
 
 // forwardQuery handles a simple-protocol Query: every statement in the string is

@@ -55,10 +55,9 @@ type Server struct {
 // snapshot is everything a reload replaces at once. Sessions read the current one at
 // each statement, so a reload applies to open sessions at their next statement.
 type snapshot struct {
-	cfg              *config.Config
-	policy           *rewriter.Policy
-	tls              *tls.Config // nil when no certificate is configured
-	upstreamPassword string
+	cfg    *config.Config
+	policy *rewriter.Policy
+	tls    *tls.Config // nil when no certificate is configured
 	// mockSecret derives the fake SCRAM verifiers shown to unknown users (see mockSecret).
 	mockSecret []byte
 }
@@ -110,8 +109,12 @@ func (s *Server) Reload(cfg *config.Config) error {
 		}
 		snap.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	if snap.upstreamPassword, err = cfg.Upstream.ResolvePassword(); err != nil {
-		return err
+	// Secrets are read again at every connection (so rotation needs no reload), but a
+	// reload that names one that cannot be read is refused now rather than at login.
+	for name := range cfg.Roles {
+		if _, _, err := cfg.UpstreamCredentials(name); err != nil {
+			return err
+		}
 	}
 	s.snapshot.Store(snap)
 	return nil

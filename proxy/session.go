@@ -39,6 +39,8 @@ type Session struct {
 
 	user, role string
 	params     map[string]string
+	// searchPath is the search_path pinned on the upstream session, with $user resolved.
+	searchPath string
 	key        cancelKey
 
 	// cycles counts the messages sent upstream that each end in one ReadyForQuery

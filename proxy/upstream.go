@@ -29,8 +29,12 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 	if err != nil {
 		return nil, fmt.Errorf("upstream.address: %w", err)
 	}
+	user, password, err := snap.cfg.UpstreamCredentials(s.role)
+	if err != nil {
+		return nil, err
+	}
 	connString := fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s",
-		quoteConnValue(host), quoteConnValue(port), quoteConnValue(up.Database), quoteConnValue(up.User), quoteConnValue(up.SSLMode))
+		quoteConnValue(host), quoteConnValue(port), quoteConnValue(up.Database), quoteConnValue(user), quoteConnValue(up.SSLMode))
 	if up.SSLRootCert != "" {
 		connString += " sslrootcert=" + quoteConnValue(up.SSLRootCert)
 	}
@@ -38,8 +42,9 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 	if err != nil {
 		return nil, fmt.Errorf("upstream configuration: %w", err)
 	}
-	pcfg.Password = snap.upstreamPassword
-	pcfg.RuntimeParams = upstreamParams(s.params)
+	pcfg.Password = password
+	pcfg.RuntimeParams = s.pinnedParams(snap)
+	s.searchPath = resolveUserInPath(snap.cfg.Upstream.SearchPath, user)
 
 	pc, err := pgconn.ConnectConfig(ctx, pcfg)
 	if err != nil {
@@ -77,4 +82,25 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 // quoteConnValue quotes a value for a libpq keyword/value connection string.
 func quoteConnValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// pinnedParams are the startup parameters of the upstream session: the client's
+// harmless ones, then the settings pgmask's enforcement relies on, which clients cannot
+// override (startup options are never forwarded, and the rewriter refuses SET of them
+// for restricted roles).
+func (s *Session) pinnedParams(snap *snapshot) map[string]string {
+	p := upstreamParams(s.params)
+	p["search_path"] = snap.cfg.Upstream.SearchPath
+	p["standard_conforming_strings"] = "on"
+	if snap.cfg.Roles[s.role].IsReadOnly() {
+		p["default_transaction_read_only"] = "on"
+	}
+	return p
+}
+
+// resolveUserInPath replaces the $user entry of a search_path with the session user, as
+// PostgreSQL does, so the rewriter resolves names against the same schemas.
+func resolveUserInPath(path, user string) string {
+	quoted := `"` + strings.ReplaceAll(user, `"`, `""`) + `"`
+	return strings.NewReplacer(`"$user"`, quoted, `$user`, quoted).Replace(path)
 }
