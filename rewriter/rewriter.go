@@ -5,24 +5,23 @@
 // Catalog) into a Result — the SQL to forward, or a Denial. The package does no I/O and
 // holds no mutable state outside the Cache; it must never return SQL it could not prove
 // safe for the caller's role (fail closed).
+//
+// How: every statement is parsed with PostgreSQL's own parser (pg_query), walked once
+// (walk.go, which refuses node kinds it does not know), and every reference to a
+// relation the role may read is replaced by a derived table that projects only what
+// the role may see (substitute.go, DESIGN §3). Everything else — statement kinds,
+// functions, settings, system catalogs — is allowlisted (statements.go, functions.go,
+// catalogs.go).
 package rewriter
 
-import "fmt"
+import (
+	"errors"
 
-// SQLSTATE codes the rewriter answers with.
-const (
-	CodeInsufficientPrivilege = "42501"
-	CodeSyntaxError           = "42601"
+	"time"
+
+	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"github.com/pganalyze/pg_query_go/v5/parser"
 )
-
-// Denial is a policy refusal, shown to the client as an ErrorResponse.
-type Denial struct {
-	Code    string // SQLSTATE
-	Message string
-	Hint    string
-}
-
-func (d *Denial) Error() string { return fmt.Sprintf("%s (SQLSTATE %s)", d.Message, d.Code) }
 
 // Treatment says how a column reached the caller.
 type Treatment string
@@ -43,7 +42,8 @@ type Disclosure struct {
 	Treatment Treatment
 }
 
-// Result is the outcome of rewriting one statement string.
+// Result is the outcome of rewriting one statement string. A Result may be shared by
+// the Cache: treat it, and its Disclosures, as read-only.
 type Result struct {
 	// SQL is what to send upstream. When Denial is set, SQL is empty.
 	SQL string
@@ -60,25 +60,86 @@ type Result struct {
 type Context struct {
 	// Role is the effective policy role (after purpose and break-glass).
 	Role string
-	// SearchPath is the session's pinned search_path, as PostgreSQL reports it.
+	// SearchPath is the session's pinned search_path, as PostgreSQL reports it
+	// (e.g. `"$user", public`).
 	SearchPath string
+	// User is the upstream session user, which "$user" in SearchPath stands for. When
+	// it is empty, pgmask assumes "$user" may name any schema when it checks function
+	// names (fail closed).
+	User string
+	// Database is the upstream database, for four-part names (db.schema.table.column).
+	// When empty, a database part is dropped unchecked (PostgreSQL would have refused a
+	// different database; dropping it cannot disclose anything).
+	Database string
+	// Now is the statement time, for transforms that depend on the date (age_top90).
+	// The zero value means time.Now(); tests inject it.
+	Now time.Time
 }
 
 // Rewrite decides what to send upstream for sql, a complete statement string as a
 // client sent it in a Query or Parse message.
-func Rewrite(sql string, c Context, p *Policy, cat *Catalog) Result {
+func Rewrite(sql string, c Context, p *Policy, cat *Catalog) (res Result) {
+	if p == nil {
+		return deny(denyf("Ask the DBA to check pgmask.toml.", "no pgmask policy is loaded"))
+	}
 	role, ok := p.roles[c.Role]
 	if !ok {
-		return deny(fmt.Sprintf("role %q is not defined in the pgmask policy", c.Role),
-			"Ask the DBA to define the role in pgmask.toml.")
+		return deny(denyf("Ask the DBA to define the role in pgmask.toml.",
+			"role %q is not defined in the pgmask policy", c.Role))
 	}
 	if role.profile == ProfileFull {
 		return Result{SQL: sql, Unchanged: true}
 	}
-	return deny(fmt.Sprintf("statements are not yet supported for role %q with profile %q", c.Role, role.profile),
-		"Ask the DBA for a role with profile \"full\".")
+	// The rewriter must never take the proxy down nor let a statement through because
+	// of a bug: a panic anywhere below is a refusal.
+	defer func() {
+		if r := recover(); r != nil {
+			res = deny(denyf("This is a bug in pgmask; please report it.",
+				"pgmask could not check this statement for role %s (internal error)", c.Role))
+		}
+	}()
+	if cat == nil {
+		cat = &Catalog{}
+	}
+	rw, d := newRewrite(c, p, role, cat)
+	if d != nil {
+		return deny(d)
+	}
+	return rw.run(sql)
 }
 
-func deny(msg, hint string) Result {
-	return Result{Denial: &Denial{Code: CodeInsufficientPrivilege, Message: msg, Hint: hint}}
+// run parses, checks and rewrites every statement of sql.
+func (rw *rewrite) run(sql string) Result {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return deny(syntaxError(err))
+	}
+	if len(tree.Stmts) == 0 {
+		return Result{SQL: sql, Unchanged: true}
+	}
+	for _, s := range tree.Stmts {
+		if d := rw.statement(s); d != nil {
+			return deny(d)
+		}
+	}
+	if !rw.changed {
+		return Result{SQL: sql, Unchanged: true, Disclosures: rw.disclosures}
+	}
+	out, d := rw.splice(tree)
+	if d != nil {
+		return deny(d)
+	}
+	return Result{SQL: out, Disclosures: rw.disclosures}
+}
+
+func deny(d *Denial) Result { return Result{Denial: d} }
+
+// syntaxError answers a statement PostgreSQL's parser rejects with PostgreSQL's own
+// message, which is what the client would have seen without pgmask.
+func syntaxError(err error) *Denial {
+	var pe *parser.Error
+	if errors.As(err, &pe) {
+		return &Denial{Code: CodeSyntaxError, Message: pe.Message, Position: pe.Cursorpos}
+	}
+	return &Denial{Code: CodeSyntaxError, Message: err.Error()}
 }

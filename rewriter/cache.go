@@ -1,0 +1,70 @@
+package rewriter
+
+import (
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Cache remembers rewrites, so a statement is parsed and rewritten once per distinct
+// text (DESIGN §8: the hot path must be a cache hit). The key holds everything a
+// Result depends on — the policy and catalog versions, the role, the search_path and
+// session user (name resolution), the database (four-part names), the day (age_top90)
+// and the statement text — so a reload, a new catalog snapshot or a change of day
+// never serves a stale rewrite. It is the rewriter's only mutable state, and safe for
+// concurrent use.
+type Cache struct {
+	lru *lru.Cache[cacheKey, Result]
+}
+
+type cacheKey struct {
+	policy, catalog            uint64
+	role, searchPath, user, db string
+	year, yday                 int
+	sql                        string
+}
+
+// NewCache returns a cache of at most size rewrites (at least one).
+func NewCache(size int) *Cache {
+	if size < 1 {
+		size = 1
+	}
+	c, err := lru.New[cacheKey, Result](size)
+	if err != nil {
+		panic("rewriter: " + err.Error()) // only for size < 1, excluded above
+	}
+	return &Cache{lru: c}
+}
+
+// Rewrite is Rewrite with the cache. A role with profile full bypasses it: its
+// statements are forwarded without parsing, which is cheaper than a lookup. The
+// Result is shared with other callers: do not modify it.
+func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result {
+	if p == nil || p.Unrestricted(ctx.Role) {
+		return Rewrite(sql, ctx, p, cat)
+	}
+	now := ctx.Now
+	if now.IsZero() {
+		now = time.Now()
+		ctx.Now = now
+	}
+	now = now.UTC()
+	var catVersion uint64
+	if cat != nil {
+		catVersion = cat.Version
+	}
+	k := cacheKey{
+		policy: p.Version, catalog: catVersion,
+		role: ctx.Role, searchPath: ctx.SearchPath, user: ctx.User, db: ctx.Database,
+		year: now.Year(), yday: now.YearDay(), sql: sql,
+	}
+	if r, ok := c.lru.Get(k); ok {
+		return r
+	}
+	r := Rewrite(sql, ctx, p, cat)
+	c.lru.Add(k, r)
+	return r
+}
+
+// Len returns the number of cached rewrites.
+func (c *Cache) Len() int { return c.lru.Len() }
