@@ -48,6 +48,8 @@ type Upstream struct {
 	// SearchPath is pinned on every upstream session; clients cannot change it, so
 	// pgmask resolves unqualified names exactly as PostgreSQL will.
 	SearchPath string `toml:"search_path"`
+	// CatalogRefresh is how often pgmask rereads the upstream's schema.
+	CatalogRefresh Duration `toml:"catalog_refresh"`
 }
 
 // Table classifies the columns of one relation ("schema.table").

@@ -25,6 +25,7 @@ const (
 	DefaultUpstreamAddress = "127.0.0.1:5432"
 	DefaultSSLMode         = "prefer"
 	DefaultSearchPath      = `"$user", public`
+	DefaultCatalogRefresh  = time.Minute
 )
 
 // SSLModes are the accepted values of upstream.sslmode, with libpq's meaning. allow and
@@ -116,6 +117,7 @@ func (v *validator) upstream() {
 	if u.SearchPath == "" {
 		u.SearchPath = DefaultSearchPath
 	}
+	v.duration(key("upstream", "catalog_refresh"), &u.CatalogRefresh, DefaultCatalogRefresh)
 
 	if u.SSLMode == "" {
 		u.SSLMode = DefaultSSLMode

@@ -17,6 +17,10 @@ func (s *Session) pump() error {
 	snap := s.srv.snapshot.Load()
 	fr := newFrameReader(s.clientR, snap.cfg.Server.MaxMessageBytes)
 	idle := snap.cfg.Server.IdleTimeout.Duration
+	// unsynced is true while extended-protocol messages have been sent since the last
+	// Sync: the client may be waiting for their results (pipeline mode sends Execute and
+	// Flush, and Syncs later), so it is not idle even when every cycle is answered.
+	unsynced := false
 	for {
 		if idle > 0 {
 			s.client.SetReadDeadline(time.Now().Add(idle))
@@ -24,7 +28,7 @@ func (s *Session) pump() error {
 		typ, n, err := fr.header()
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if err := s.interrupted(idle); err != nil {
+				if err := s.interrupted(idle, unsynced); err != nil {
 					return err
 				}
 				continue
@@ -35,14 +39,20 @@ func (s *Session) pump() error {
 		case 'Q':
 			err = s.forwardQuery(fr, n)
 		case 'P':
+			unsynced = true
 			err = s.forwardParse(fr, n)
 		case 'F':
 			err = s.forwardFunctionCall(fr, n)
 		case 'S':
+			unsynced = false
 			s.cycles.Add(1)
 			err = copyFrame(s.upstreamW, s.clientR, typ, n)
-		case 'B', 'E', 'D', 'C', 'H', 'd', 'c', 'f':
-			// Bind, Execute, Describe, Close, Flush, CopyData, CopyDone, CopyFail.
+		case 'B', 'E', 'D', 'C', 'H':
+			// Bind, Execute, Describe, Close, Flush.
+			unsynced = true
+			err = copyFrame(s.upstreamW, s.clientR, typ, n)
+		case 'd', 'c', 'f':
+			// CopyData, CopyDone, CopyFail.
 			err = copyFrame(s.upstreamW, s.clientR, typ, n)
 		case 'X':
 			if err := copyFrame(s.upstreamW, s.clientR, typ, n); err != nil {
@@ -66,14 +76,15 @@ func (s *Session) pump() error {
 }
 
 // interrupted decides what a read deadline on the client means: shutdown, upstream
-// gone, idle timeout, or nothing (a statement is still running, keep waiting).
-func (s *Session) interrupted(idle time.Duration) error {
+// gone, idle timeout, or nothing (a statement is still running, keep waiting). As in
+// PostgreSQL, a session is idle only after ReadyForQuery.
+func (s *Session) interrupted(idle time.Duration, unsynced bool) error {
 	switch {
 	case s.terminating.Load():
-		return fatalf(codeAdminShutdown, "terminating connection due to administrator command", "pgmask is shutting down.")
+		return errShuttingDown
 	case s.upstreamDone.Load():
 		return errUpstreamGone
-	case idle > 0 && s.cycles.Load() == s.readies.Load():
+	case idle > 0 && !unsynced && s.cycles.Load() == s.readies.Load():
 		return fatalf(codeIdleSessionTimeout, "terminating connection due to idle-session timeout", "")
 	}
 	return nil
@@ -83,8 +94,14 @@ var errUpstreamGone = errors.New("upstream connection closed")
 
 func (s *Session) rewrite(sql string) rewriter.Result {
 	snap := s.srv.snapshot.Load()
-	c := rewriter.Context{Role: s.role, SearchPath: s.searchPath}
-	return rewriter.Rewrite(sql, c, snap.policy, s.srv.catalog.Load())
+	c := rewriter.Context{
+		Role:       s.role,
+		SearchPath: s.searchPath,
+		User:       s.upstreamUser,
+		Database:   snap.cfg.Upstream.Database,
+		Now:        s.srv.now(),
+	}
+	return s.srv.cache.Rewrite(sql, c, snap.policy, s.srv.catalog.Load())
 }
 
 // forwardQuery handles a simple-protocol Query: every statement in the string is

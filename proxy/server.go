@@ -36,9 +36,13 @@ type Server struct {
 	now    func() time.Time
 	random io.Reader
 
-	snapshot atomic.Pointer[snapshot]
-	catalog  atomic.Pointer[rewriter.Catalog]
-	version  atomic.Uint64
+	snapshot       atomic.Pointer[snapshot]
+	catalog        atomic.Pointer[rewriter.Catalog]
+	version        atomic.Uint64 // of compiled policies
+	catalogVersion atomic.Uint64
+	cache          *rewriter.Cache
+	// stop ends the background work of Serve (catalog refresh).
+	stop context.CancelFunc
 
 	cancels cancelRegistry
 	// denyMarker is the per-process prefix of the function name pgmask sends upstream in
@@ -72,6 +76,7 @@ func NewServer(opts Options) (*Server, error) {
 		now:      opts.Now,
 		random:   opts.Random,
 		sessions: make(map[*Session]struct{}),
+		cache:    rewriter.NewCache(rewriteCacheSize),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -123,15 +128,30 @@ func (s *Server) Reload(cfg *config.Config) error {
 // SetCatalog installs a new catalog snapshot for the rewriter.
 func (s *Server) SetCatalog(c *rewriter.Catalog) { s.catalog.Store(c) }
 
-// Serve accepts connections on ln until Shutdown is called or ln fails.
+// rewriteCacheSize is how many distinct (role, statement) rewrites are kept.
+const rewriteCacheSize = 10000
+
+// Serve loads the catalog, then accepts connections on ln until Shutdown is called or
+// ln fails, refreshing the catalog periodically meanwhile. A catalog that cannot be
+// loaded is logged, not fatal: full roles work, restricted ones are refused until a
+// later refresh succeeds.
 func (s *Server) Serve(ln net.Listener) error {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return net.ErrClosed
 	}
 	s.ln = ln
+	s.stop = stop
 	s.mu.Unlock()
+	if s.catalog.Load().Version == 0 {
+		if err := s.RefreshCatalog(ctx); err != nil {
+			s.log.Error("catalog not loaded: statements of restricted roles are refused until it is", "err", err.Error())
+		}
+	}
+	go s.refreshCatalogs(ctx)
 	s.log.Info("listening", "addr", ln.Addr().String())
 	var delay time.Duration
 	for {
@@ -189,6 +209,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing = true
 	if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.stop != nil {
+		s.stop()
 	}
 	s.mu.Unlock()
 

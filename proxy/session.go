@@ -39,9 +39,10 @@ type Session struct {
 
 	user, role string
 	params     map[string]string
-	// searchPath is the search_path pinned on the upstream session, with $user resolved.
-	searchPath string
-	key        cancelKey
+	// upstreamUser and searchPath are the session user and search_path pinned on the
+	// upstream session; the rewriter resolves names against exactly these.
+	upstreamUser, searchPath string
+	key                      cancelKey
 
 	// cycles counts the messages sent upstream that each end in one ReadyForQuery
 	// (Query, Sync, FunctionCall); readies counts the ReadyForQuery messages relayed.
@@ -68,6 +69,9 @@ func newSession(srv *Server, conn net.Conn) *Session {
 func (s *Session) run() {
 	defer s.closeAll()
 	ok, err := s.handshake()
+	if err != nil && s.terminating.Load() {
+		err = errShuttingDown // not the read deadline that interrupted the handshake
+	}
 	if err != nil {
 		s.log.Info("connection refused", "user", s.user, "reason", err.Error())
 		s.sendFatal(err)
@@ -83,8 +87,13 @@ func (s *Session) run() {
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- s.relay() }()
 	err = s.pump()
+	upstreamAlive := !s.upstreamDone.Load()
 	s.upstream.Close() // ends the relay if it is still running
 	relayErr := <-relayDone
+	if err != nil && upstreamAlive {
+		// After the relay has ended, so the client never sees the cancel's error.
+		s.cancelUpstream()
+	}
 	switch {
 	case err != nil && !isDisconnect(err):
 		s.sendFatal(err)
@@ -93,6 +102,10 @@ func (s *Session) run() {
 	}
 	s.log.Info("session ended", "user", s.user, "duration", time.Since(start).Round(time.Millisecond).String())
 }
+
+// errShuttingDown is what sessions still open when the shutdown drain time is over are
+// told, as PostgreSQL tells them on a fast shutdown.
+var errShuttingDown = fatalf(codeAdminShutdown, "terminating connection due to administrator command", "pgmask is shutting down.")
 
 // terminate asks a running session to end now (used after the shutdown drain time).
 func (s *Session) terminate() {
@@ -109,6 +122,46 @@ func (s *Session) sendFatal(err error) {
 	s.client.SetWriteDeadline(time.Now().Add(time.Second))
 	s.clientW.Write(buf)
 	s.clientW.Flush()
+	var pe *protocolError
+	if errors.As(err, &pe) {
+		s.drainClient()
+	}
+}
+
+// Bounds of drainClient.
+const (
+	drainTime  = time.Second
+	drainBytes = 256 << 20
+)
+
+// drainClient half-closes the client connection and discards what the client still
+// sends, for a short while. After a protocol error (an oversized message above all) the
+// client may be in the middle of writing; closing a socket with unread input makes TCP
+// send a reset, which can destroy the error message before the client has read it.
+func (s *Session) drainClient() {
+	if cw, ok := s.client.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	s.client.SetReadDeadline(time.Now().Add(drainTime))
+	io.CopyN(io.Discard, s.client, drainBytes)
+}
+
+// cancelUpstream sends the upstream a CancelRequest for the session's backend. A client
+// that leaves without Terminate may do so in the middle of a statement, and PostgreSQL
+// does not notice a closed connection until it next writes to it
+// (client_connection_check_interval is off by default): without the cancel, a long
+// statement would run on for nobody, holding its connection slot and its locks. A cancel
+// that reaches an idle backend is ignored.
+func (s *Session) cancelUpstream() {
+	t, ok := s.srv.cancels.lookup(s.key)
+	if !ok {
+		return
+	}
+	ctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+	defer stop()
+	if err := t.send(ctx); err != nil {
+		s.log.Warn("cancelling the upstream statement of a departed client failed", "err", err.Error())
+	}
 }
 
 func (s *Session) closeAll() {

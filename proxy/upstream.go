@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgconn"
+
+	"github.com/pgmask/pgmask/config"
 )
 
 // upstreamConn is an authenticated upstream connection taken over from pgconn.
@@ -20,33 +22,17 @@ type upstreamConn struct {
 	cancel     cancelTarget
 }
 
-// connectUpstream opens the session's upstream connection as the configured upstream
+// connectUpstream opens the session's upstream connection as its role's upstream
 // identity. pgconn does the startup, TLS per sslmode and authentication (SCRAM, md5,
 // trust); pgmask then takes over the raw connection and relays frames itself.
 func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstreamConn, error) {
-	up := snap.cfg.Upstream
-	host, port, err := net.SplitHostPort(up.Address)
-	if err != nil {
-		return nil, fmt.Errorf("upstream.address: %w", err)
-	}
 	user, password, err := snap.cfg.UpstreamCredentials(s.role)
 	if err != nil {
 		return nil, err
 	}
-	connString := fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s",
-		quoteConnValue(host), quoteConnValue(port), quoteConnValue(up.Database), quoteConnValue(user), quoteConnValue(up.SSLMode))
-	if up.SSLRootCert != "" {
-		connString += " sslrootcert=" + quoteConnValue(up.SSLRootCert)
-	}
-	pcfg, err := pgconn.ParseConfig(connString)
-	if err != nil {
-		return nil, fmt.Errorf("upstream configuration: %w", err)
-	}
-	pcfg.Password = password
-	pcfg.RuntimeParams = s.pinnedParams(snap)
-	s.searchPath = resolveUserInPath(snap.cfg.Upstream.SearchPath, user)
-
-	pc, err := pgconn.ConnectConfig(ctx, pcfg)
+	s.upstreamUser = user
+	s.searchPath = snap.cfg.Upstream.SearchPath
+	pc, err := dialUpstream(ctx, snap.cfg, user, password, s.pinnedParams(snap))
 	if err != nil {
 		s.log.Warn("upstream connection failed", "err", err.Error())
 		var pgErr *pgconn.PgError
@@ -79,6 +65,27 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 	}, nil
 }
 
+// dialUpstream connects to the configured upstream database as user.
+func dialUpstream(ctx context.Context, cfg *config.Config, user, password string, params map[string]string) (*pgconn.PgConn, error) {
+	up := cfg.Upstream
+	host, port, err := net.SplitHostPort(up.Address)
+	if err != nil {
+		return nil, fmt.Errorf("upstream.address: %w", err)
+	}
+	connString := fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s",
+		quoteConnValue(host), quoteConnValue(port), quoteConnValue(up.Database), quoteConnValue(user), quoteConnValue(up.SSLMode))
+	if up.SSLRootCert != "" {
+		connString += " sslrootcert=" + quoteConnValue(up.SSLRootCert)
+	}
+	pcfg, err := pgconn.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("upstream configuration: %w", err)
+	}
+	pcfg.Password = password
+	pcfg.RuntimeParams = params
+	return pgconn.ConnectConfig(ctx, pcfg)
+}
+
 // quoteConnValue quotes a value for a libpq keyword/value connection string.
 func quoteConnValue(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
@@ -96,11 +103,4 @@ func (s *Session) pinnedParams(snap *snapshot) map[string]string {
 		p["default_transaction_read_only"] = "on"
 	}
 	return p
-}
-
-// resolveUserInPath replaces the $user entry of a search_path with the session user, as
-// PostgreSQL does, so the rewriter resolves names against the same schemas.
-func resolveUserInPath(path, user string) string {
-	quoted := `"` + strings.ReplaceAll(user, `"`, `""`) + `"`
-	return strings.NewReplacer(`"$user"`, quoted, `$user`, quoted).Replace(path)
 }

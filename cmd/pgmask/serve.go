@@ -84,4 +84,7 @@ func reload(srv *proxy.Server, path string, log *slog.Logger) {
 		return
 	}
 	log.Info("configuration reloaded", "config", path)
+	if err := srv.RefreshCatalog(context.Background()); err != nil {
+		log.Warn("catalog refresh after reload failed; keeping the previous snapshot", "err", err.Error())
+	}
 }
