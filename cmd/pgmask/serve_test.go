@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgmask/pgmask/integration/clinic"
+	"github.com/pgmask/pgmask/integration/pgtest"
+	"github.com/pgmask/pgmask/proxy/scram"
+)
+
+// serveConfig is a pgmask.toml for `pgmask serve` in front of cluster, where the
+// support role is granted the tables listed.
+func serveConfig(t *testing.T, cluster *pgtest.Cluster, port int, verifier string, tables string) string {
+	return fmt.Sprintf(`[server]
+listen = "127.0.0.1:%d"
+shutdown_timeout = "2s"
+
+[upstream]
+address = "%s:%d"
+database = "clinic"
+user = "%s"
+password = "%s"
+sslmode = "disable"
+
+[tables."clinic.patients"]
+subject_key = "id"
+columns = { id = "none", ssn = "ssn", state = "state" }
+
+[roles.support]
+profile = "minimum_necessary"
+tables = [%s]
+transforms = { ssn = "last4" }
+
+[users.sam]
+password = "%s"
+role = "support"
+`, port, cluster.Host, cluster.Port, cluster.User, cluster.Password, tables, verifier)
+}
+
+func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T) {
+	ctx := context.Background()
+	cluster, err := pgtest.Start(ctx, pgtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Stop() })
+	if err := cluster.CreateDatabase(ctx, "clinic"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, cluster.DSN("clinic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clinic.Load(ctx, conn, clinic.Options{Patients: 100}); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+
+	password := rand.Text()
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	v, err := scram.NewVerifier(password, salt, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	path := filepath.Join(t.TempDir(), "pgmask.toml")
+	write := func(text string) {
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(serveConfig(t, cluster, port, v.String(), `"clinic.patients"`))
+
+	bin := buildPgmask(t)
+	var log lockedBuffer
+	cmd := exec.Command(bin, "serve", "--config", path)
+	cmd.Stderr = &log
+	cmd.Stdout = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d dbname=clinic user=sam password=%s sslmode=disable", port, password)
+	query := func() (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close(ctx)
+		var ssn string
+		err = c.QueryRow(ctx, "SELECT ssn FROM clinic.patients ORDER BY id LIMIT 1").Scan(&ssn)
+		return ssn, err
+	}
+	waitFor(t, "pgmask serve answers", func() bool { _, err := query(); return err == nil }, log.String)
+	if ssn, _ := query(); !strings.HasPrefix(ssn, "XXX-XX-") {
+		t.Fatalf("ssn = %q, want it masked", ssn)
+	}
+
+	// Revoke the table and reload: new statements are refused.
+	write(serveConfig(t, cluster, port, v.String(), ""))
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the reload revokes the table", func() bool {
+		_, err := query()
+		return err != nil && strings.Contains(err.Error(), "42501")
+	}, log.String)
+
+	// An invalid file keeps the running policy and the log says exactly why.
+	write(serveConfig(t, cluster, port, v.String(), `"clinic.nosuch"`))
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the failed reload is logged", func() bool {
+		return strings.Contains(log.String(), "reload failed") && strings.Contains(log.String(), `clinic.nosuch`)
+	}, log.String)
+	if _, err := query(); err == nil || !strings.Contains(err.Error(), "42501") {
+		t.Fatalf("after an invalid reload the previous policy (table revoked) should still apply, got %v", err)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("pgmask serve exited with %v after SIGTERM\n%s", err, log.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("pgmask serve did not stop within 15s of SIGTERM\n%s", log.String())
+	}
+}
+
+// waitFor polls cond for up to 20 seconds.
+func waitFor(t *testing.T, what string, cond func() bool, log func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s\n%s", what, log())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
