@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,18 @@ func main() {
 	rounds := flag.Int("rounds", 3, "interleaved rounds per mode (the median is reported)")
 	clients := flag.Int("clients", 8, "pgbench clients (-c)")
 	scale := flag.Int("scale", 10, "pgbench scale factor (-s)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process pgmask to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*seconds, *rounds, *clients, *scale); err != nil {
 		log.Fatal(err)
 	}
@@ -101,8 +113,9 @@ func run(seconds, rounds, clients, scale int) error {
 	return w.Flush()
 }
 
-// startProxies runs pgmask in this process in front of the cluster for every role the
-// benchmark compares.
+// startProxies runs pgmask in this process in front of the cluster, with one user per
+// role the benchmark compares: "full" (no rewriting) and "masked" (minimum necessary,
+// pgbench_accounts.filler redacted, so every statement is rewritten).
 func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 	password := rand.Text()
 	salt := make([]byte, 16)
@@ -117,8 +130,27 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 			Address:  net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port)),
 			Database: "bench", User: cluster.User, Password: cluster.Password, SSLMode: "disable",
 		},
-		Roles: map[string]config.Role{"full": {Profile: "full"}},
-		Users: map[string]config.User{"bench_full": {Password: v.String(), Role: "full"}},
+		Tables: map[string]config.Table{
+			"public.pgbench_accounts": {Columns: map[string]string{
+				"aid": "none", "bid": "none", "abalance": "none", "filler": "free_text",
+			}},
+			// pgbench counts the branches when it starts.
+			"public.pgbench_branches": {Columns: map[string]string{
+				"bid": "none", "bbalance": "none", "filler": "none",
+			}},
+		},
+		Roles: map[string]config.Role{
+			"full": {Profile: "full"},
+			"masked": {
+				Profile: "minimum_necessary",
+				Tables:  []string{"public.pgbench_accounts", "public.pgbench_branches"},
+				Columns: map[string]string{"public.pgbench_accounts.filler": "redact"},
+			},
+		},
+		Users: map[string]config.User{
+			"bench_full":   {Password: v.String(), Role: "full"},
+			"bench_masked": {Password: v.String(), Role: "masked"},
+		},
 	}
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, nil, err
@@ -138,7 +170,10 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 		defer cancel()
 		srv.Shutdown(ctx)
 	}
-	return []target{{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password}}, stop, nil
+	return []target{
+		{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password},
+		{name: "pgmask-masked", host: "127.0.0.1", port: port, user: "bench_masked", password: password},
+	}, stop, nil
 }
 
 var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
