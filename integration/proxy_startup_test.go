@@ -234,10 +234,16 @@ func TestADatabaseOtherThanTheUpstreamDatabaseIsRefusedWith3D000(t *testing.T) {
 	}
 
 	// Without a database the user name is the database name, as in PostgreSQL.
-	c := rawStartup(t, p, map[string]string{"user": "dana"})
-	errs := c.expectClosed(t, 5*time.Second)
-	if len(errs) != 1 || errs[0].Code != "3D000" || errs[0].Message != `database "dana" does not exist` {
-		t.Errorf("no database: %+v, want one FATAL 3D000 for database \"dana\"", errs)
+	pgErr = pgError(t, connectWith(t, strings.Replace(p.dsn("dana"), "dbname=clinic ", "", 1), nil))
+	if pgErr.Code != "3D000" || pgErr.Message != `database "dana" does not exist` {
+		t.Errorf("no database: %s %q, want 3D000 for database \"dana\"", pgErr.Code, pgErr.Message)
+	}
+
+	// As in PostgreSQL, only a caller who proved the password learns which database
+	// is served: a wrong password gets the authentication failure, not 3D000.
+	wrong := strings.Replace(strings.Replace(p.dsn("dana"), "dbname=clinic", "dbname=postgres", 1), password("dana"), "wrong", 1)
+	if pgErr := pgError(t, connectWith(t, wrong, nil)); pgErr.Code != "28P01" {
+		t.Errorf("wrong password and wrong database: %s, want 28P01", pgErr.Code)
 	}
 }
 

@@ -106,13 +106,15 @@ func (s *Session) handshake() (bool, error) {
 	}
 	s.user = params["user"]
 	s.params = params
-	if params["database"] != cfg.Upstream.Database {
-		return false, fatalf("3D000", fmt.Sprintf("database %q does not exist", params["database"]),
-			fmt.Sprintf("pgmask serves the database %q.", cfg.Upstream.Database))
-	}
 
 	if err := s.authenticate(backend, snap); err != nil {
 		return false, err
+	}
+	// Checked after authentication, as PostgreSQL does, so only a caller who proved
+	// the password learns which database pgmask serves.
+	if params["database"] != cfg.Upstream.Database {
+		return false, fatalf("3D000", fmt.Sprintf("database %q does not exist", params["database"]),
+			fmt.Sprintf("pgmask serves the database %q.", cfg.Upstream.Database))
 	}
 
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
