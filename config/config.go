@@ -12,6 +12,7 @@ import (
 type Config struct {
 	Server   Server           `toml:"server"`
 	Upstream Upstream         `toml:"upstream"`
+	Masking  Masking          `toml:"masking"`
 	Tables   map[string]Table `toml:"tables"`
 	Roles    map[string]Role  `toml:"roles"`
 	Users    map[string]User  `toml:"users"`
@@ -50,6 +51,18 @@ type Upstream struct {
 	SearchPath string `toml:"search_path"`
 	// CatalogRefresh is how often pgmask rereads the upstream's schema.
 	CatalogRefresh Duration `toml:"catalog_refresh"`
+}
+
+// Masking holds what the masking transforms need besides the policy: the master key of
+// the keyed transforms (hash, date_shift) and the Safe Harbor ZIP3 list.
+type Masking struct {
+	// KeyEnv and KeyFile name where the master key is: hex (at least 32 digits) or raw
+	// bytes (at least 16). Every pgmask instance must share it for hashes to stay
+	// joinable across restarts and instances.
+	KeyEnv  string `toml:"key_env"`
+	KeyFile string `toml:"key_file"`
+	// Zip3File replaces the restricted three-digit ZIP prefixes shipped with pgmask.
+	Zip3File string `toml:"zip3_file"`
 }
 
 // Table classifies the columns of one relation ("schema.table").

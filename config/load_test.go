@@ -84,7 +84,7 @@ func TestUnknownKeysAreRejectedWithASuggestion(t *testing.T) {
 		{"a key in the wrong case", doc{roles: okRoles + "Read_Only = true # <-\n"},
 			`roles.support.Read_Only: unknown key "Read_Only" (did you mean "read_only"?)`},
 		{"an unknown section", doc{server: "[audit] # <-\npath = \"x\"\n"},
-			`audit: unknown key "audit" (want one of roles, server, tables, upstream, users)`},
+			`audit: unknown key "audit" (want one of masking, roles, server, tables, upstream, users)`},
 		{"a key of a feature that does not exist", doc{users: okUsers + "break_glass = \"clinician\" # <-\n"},
 			`users.alice.break_glass: unknown key "break_glass" (want one of expires, password, role)`},
 		{"an unknown key in a table section", doc{tables: okTables + "colums = {} # <-\n"},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -57,4 +58,26 @@ func resolveSecret(key, value, env, file string) (string, error) {
 		return v, nil
 	}
 	return "", nil
+}
+
+// minKeyBytes is the shortest master key accepted for the keyed transforms.
+const minKeyBytes = 16
+
+// ResolveKey returns the master key of the keyed transforms, or nil when none is
+// configured (key_file unset and the key_env variable unset or empty).
+func (m Masking) ResolveKey() ([]byte, error) {
+	v, err := resolveSecret("masking.key", "", m.KeyEnv, m.KeyFile)
+	if err != nil || v == "" {
+		if err != nil && m.KeyFile == "" && os.Getenv(m.KeyEnv) == "" {
+			return nil, nil // an unset variable just means "no key configured"
+		}
+		return nil, err
+	}
+	if b, err := hex.DecodeString(v); err == nil && len(b) >= minKeyBytes {
+		return b, nil
+	}
+	if len(v) < minKeyBytes {
+		return nil, fmt.Errorf("masking: the master key is %d bytes; use at least %d random bytes (or %d hex digits)", len(v), minKeyBytes, 2*minKeyBytes)
+	}
+	return []byte(v), nil
 }

@@ -46,3 +46,37 @@ func TestAnUpstreamPasswordWithoutUpstreamUserIsRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestTheMaskingKeyIsReadFromTheConfiguredSource(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/key"
+	for _, tc := range []struct {
+		name    string
+		m       Masking
+		env     string
+		want    string
+		wantErr string
+	}{
+		{name: "hex from the environment", m: Masking{KeyEnv: "PGMASK_TEST_KEY"}, env: strings.Repeat("ab", 16), want: strings.Repeat("\xab", 16)},
+		{name: "raw bytes from the environment", m: Masking{KeyEnv: "PGMASK_TEST_KEY"}, env: "a long enough raw secret", want: "a long enough raw secret"},
+		{name: "an unset variable means no key", m: Masking{KeyEnv: "PGMASK_TEST_KEY"}},
+		{name: "a short key is refused", m: Masking{KeyEnv: "PGMASK_TEST_KEY"}, env: "short", wantErr: "at least 16"},
+		{name: "a missing file is an error", m: Masking{KeyFile: file + ".missing"}, wantErr: "masking.key_file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env != "" {
+				t.Setenv("PGMASK_TEST_KEY", tc.env)
+			}
+			got, err := tc.m.ResolveKey()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("ResolveKey() = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}

@@ -26,6 +26,7 @@ const (
 	DefaultSSLMode         = "prefer"
 	DefaultSearchPath      = `"$user", public`
 	DefaultCatalogRefresh  = time.Minute
+	DefaultMaskKeyEnv      = "PGMASK_MASK_KEY"
 )
 
 // SSLModes are the accepted values of upstream.sslmode, with libpq's meaning. allow and
@@ -43,6 +44,7 @@ func (c *Config) check() errorList {
 	v := &validator{c: c}
 	v.server()
 	v.upstream()
+	v.masking()
 	v.tables()
 	v.roles()
 	v.users()
@@ -226,4 +228,16 @@ func (v *validator) secret(path []string, name, value, env string, file *string)
 		v.errorf(append(path, set[1]), "set only one of %s, %s_env and %s_file (found %s)", name, name, name, strings.Join(set, ", "))
 	}
 	v.file(append(path, name+"_file"), file, false)
+}
+
+func (v *validator) masking() {
+	m := &v.c.Masking
+	if m.KeyEnv != "" && m.KeyFile != "" {
+		v.errorf(key("masking", "key_file"), "set only one of key_env and key_file")
+	}
+	if m.KeyEnv == "" && m.KeyFile == "" {
+		m.KeyEnv = DefaultMaskKeyEnv
+	}
+	v.file(key("masking", "key_file"), &m.KeyFile, false)
+	v.file(key("masking", "zip3_file"), &m.Zip3File, true)
 }

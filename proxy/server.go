@@ -18,6 +18,7 @@ import (
 
 	"github.com/pgmask/pgmask/config"
 	"github.com/pgmask/pgmask/rewriter"
+	"github.com/pgmask/pgmask/rewriter/transform"
 )
 
 // Options configures a Server. Config is required; the rest have defaults.
@@ -102,7 +103,14 @@ func NewServer(opts Options) (*Server, error) {
 // Reload compiles cfg and, if it is valid, makes it the policy for every new statement.
 // An invalid cfg leaves the current policy in place and returns why.
 func (s *Server) Reload(cfg *config.Config) error {
-	policy, err := rewriter.Compile(cfg, s.version.Add(1))
+	secrets, err := readSecrets(cfg)
+	if err != nil {
+		return err
+	}
+	if secrets.Key == nil {
+		s.log.Warn("no masking key configured ([masking] key_env / key_file): hash and date_shift use a random per-process key, so their values change at every restart and differ between instances")
+	}
+	policy, err := rewriter.CompileWith(cfg, s.version.Add(1), secrets)
 	if err != nil {
 		return err
 	}
@@ -255,4 +263,22 @@ func mockSecret(cfg *config.Config) []byte {
 		h.Write([]byte{0})
 	}
 	return h.Sum(nil)
+}
+
+// readSecrets reads what the policy needs besides the file: the masking key and the
+// replacement ZIP3 list, if configured.
+func readSecrets(cfg *config.Config) (rewriter.Secrets, error) {
+	key, err := cfg.Masking.ResolveKey()
+	if err != nil {
+		return rewriter.Secrets{}, err
+	}
+	secrets := rewriter.Secrets{Key: key}
+	if cfg.Masking.Zip3File != "" {
+		z, err := transform.LoadZip3(cfg.Masking.Zip3File)
+		if err != nil {
+			return rewriter.Secrets{}, fmt.Errorf("masking.zip3_file: %w", err)
+		}
+		secrets.Zip3 = &z
+	}
+	return secrets, nil
 }

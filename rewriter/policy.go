@@ -76,11 +76,33 @@ func Compile(cfg *config.Config, version uint64) (*Policy, error) {
 // CompileWithKey is Compile with an explicit master key, for tests and for callers that
 // hold the key themselves. The policy keeps the key and never prints it.
 func CompileWithKey(cfg *config.Config, version uint64, key []byte) (*Policy, error) {
+	return CompileWith(cfg, version, Secrets{Key: key})
+}
+
+// Secrets is what a policy needs from outside the configuration file, read by the
+// caller (the rewriter does no I/O).
+type Secrets struct {
+	// Key is the master key of hash and date_shift; nil means the per-process key.
+	Key []byte
+	// Zip3 replaces the restricted ZIP3 prefixes shipped with pgmask when not nil.
+	Zip3 *transform.Zip3Table
+}
+
+// CompileWith is Compile with the secrets given explicitly.
+func CompileWith(cfg *config.Config, version uint64, s Secrets) (*Policy, error) {
+	key := s.Key
+	if key == nil {
+		key = masterKey()
+	}
+	zip3 := transform.DefaultZip3()
+	if s.Zip3 != nil {
+		zip3 = *s.Zip3
+	}
 	p := &Policy{
 		Version: version,
 		roles:   make(map[string]*role, len(cfg.Roles)),
 		key:     secret(slices.Clone(key)),
-		zip3:    transform.DefaultZip3().Prefixes,
+		zip3:    zip3.Prefixes,
 		cfg:     cfg,
 	}
 	var errs []error
