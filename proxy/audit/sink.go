@@ -1,0 +1,31 @@
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Sink stores sealed records. Write stores a whole batch or fails; a failed batch is
+// written again, unchanged, until it succeeds, so Write must leave no partial batch
+// behind (or tolerate seeing the same records again). Records arrive in chain order
+// and sinks store rec.Line(), the exact bytes the MAC covers.
+type Sink interface {
+	Write(ctx context.Context, recs []Record) error
+	Close() error
+}
+
+// Resumer is a Sink that can say where the chain it holds stopped, so that a restarted
+// pgmask continues it instead of starting a second chain in the same place.
+type Resumer interface {
+	// Tail returns the last record stored, and false when there is none.
+	Tail(ctx context.Context) (Tail, bool, error)
+}
+
+// Rotator is a Sink that starts new files. Before each batch the Logger asks whether
+// a new file is due; if so it calls Rotate, rotates the key, and begins the new file
+// with a checkpoint record, so every file starts by naming its epoch and the last MAC
+// of the file before it.
+type Rotator interface {
+	RotateDue(now time.Time) bool
+	Rotate(now time.Time) error
+}
