@@ -7,5 +7,8 @@
 // data set (patients, encounters, notes, claims) to protect.
 //
 // The tests need the PostgreSQL server programs (see pgtest.BinDir). Without
-// them the tests fail; they never skip.
+// them the tests fail; they never skip. The client tests (clients_*_test.go) also
+// drive pgjdbc, psycopg2, SQLAlchemy and node-postgres (testdata/clients); .ci/run
+// installs them, and a missing one fails its test when CI is set and skips it
+// otherwise.
 package integration

@@ -1,10 +1,6 @@
 package rewriter
 
 import (
-	"sort"
-	"strconv"
-	"strings"
-
 	pg_query "github.com/pganalyze/pg_query_go/v5"
 )
 
@@ -15,9 +11,12 @@ import (
 // a restricted role reads is on catalogRules:
 //
 //   - readable as it is (schema objects that say nothing about tables and columns);
-//   - replaced by a derived table over itself that keeps only the rows of relations
-//     (and columns) the role can see: "visible" means a system relation, a granted
-//     relation, or an index, TOAST table or sequence of a granted relation;
+//   - replaced by a derived table over itself that keeps only the rows the role may
+//     see (visibility.go): rows of system relations, of granted relations and their
+//     visible columns, and of the objects attached to them (indexes, constraints,
+//     defaults, triggers, rules, policies, statistics objects, TOAST tables and owned
+//     sequences) unless such an object involves a hidden column, since its
+//     definition (pg_get_indexdef, pg_get_constraintdef, pg_get_expr) would name it;
 //   - refused, for relations holding data values (statistics), other sessions' query
 //     texts, credentials or large objects.
 //
@@ -37,20 +36,44 @@ var (
 	credentials = catalogRule{refuse: "hold credentials"}
 )
 
+func rule(where func(v *visibility) string) catalogRule { return catalogRule{where: where} }
+
 func byRel(col string) catalogRule {
-	return catalogRule{where: func(v *visibility) string { return v.relSQL(col) }}
+	return rule(func(v *visibility) string { return v.relSQL(col) })
+}
+
+// byObject is byRel for a column that may hold an index or sequence.
+func byObject(col string) catalogRule {
+	return rule(func(v *visibility) string { return v.objectSQL(col) })
 }
 
 func byName(schemaCol, nameCol string) catalogRule {
-	return catalogRule{where: func(v *visibility) string { return v.namesSQL(schemaCol, nameCol, v.names) }}
+	return rule(func(v *visibility) string { return v.namesSQL(schemaCol, nameCol, v.names) })
 }
 
 func byColumn(schemaCol, tableCol, colCol string) catalogRule {
-	return catalogRule{where: func(v *visibility) string { return v.columnNamesSQL(schemaCol, tableCol, colCol) }}
+	return rule(func(v *visibility) string { return v.columnNamesSQL(schemaCol, tableCol, colCol) })
+}
+
+// byRelName: (schemaCol, nameCol) names a visible relation (a table, or an index or
+// sequence that involves no hidden column).
+func byRelName(schemaCol, nameCol string) catalogRule {
+	return rule(func(v *visibility) string { return v.relNamesSQL(schemaCol, nameCol) })
+}
+
+// byConstraintName: (schemaCol, nameCol) names a visible constraint.
+func byConstraintName(schemaCol, nameCol string) catalogRule {
+	return rule(func(v *visibility) string { return v.constraintNamesSQL(schemaCol, nameCol) })
+}
+
+// byColumnDefault: (schemaCol, tableCol, colCol) names no column whose default
+// involves a hidden column.
+func byColumnDefault(schemaCol, tableCol, colCol string) catalogRule {
+	return rule(func(v *visibility) string { return v.columnDefaultsSQL(schemaCol, tableCol, colCol) })
 }
 
 func both(a, b catalogRule) catalogRule {
-	return catalogRule{where: func(v *visibility) string { return "(" + a.where(v) + ") AND (" + b.where(v) + ")" }}
+	return rule(func(v *visibility) string { return "(" + a.where(v) + ") AND (" + b.where(v) + ")" })
 }
 
 // catalogRules lists every system relation a restricted role may read.
@@ -69,41 +92,38 @@ var catalogRules = map[string]catalogRule{
 	"pg_catalog.pg_timezone_names": raw, "pg_catalog.pg_timezone_abbrevs": raw,
 	"pg_catalog.pg_auth_members": raw, "pg_catalog.pg_shdescription": raw,
 	"pg_catalog.pg_default_acl": raw, "pg_catalog.pg_aggregate": raw, "pg_catalog.pg_transform": raw,
-	"pg_catalog.pg_foreign_data_wrapper": raw,
+	"pg_catalog.pg_foreign_data_wrapper": raw, "pg_catalog.pg_foreign_server": raw,
+	// Publications by name and by schema (psql's \d lists the ones a table is in).
+	"pg_catalog.pg_publication": raw, "pg_catalog.pg_publication_namespace": raw,
 
 	// Rows about relations: only visible ones (and their visible columns).
-	"pg_catalog.pg_class":     {where: func(v *visibility) string { return v.classSQL() }},
-	"pg_catalog.pg_attribute": {where: func(v *visibility) string { return v.columnSQL("attrelid", "attnum", "int2", true) }},
-	"pg_catalog.pg_attrdef":   {where: func(v *visibility) string { return v.columnSQL("adrelid", "adnum", "int2", false) }},
-	"pg_catalog.pg_description": {where: func(v *visibility) string {
-		return "classoid OPERATOR(pg_catalog.<>) 1259 OR " + v.columnSQL("objoid", "objsubid", "int4", true)
-	}},
-	"pg_catalog.pg_depend": {where: func(v *visibility) string {
-		return "(classid OPERATOR(pg_catalog.<>) 1259 OR " + v.relSQL("objid") + ") AND (refclassid OPERATOR(pg_catalog.<>) 1259 OR " + v.relSQL("refobjid") + ")"
-	}},
-	"pg_catalog.pg_constraint": {where: func(v *visibility) string {
-		return "(conrelid OPERATOR(pg_catalog.=) 0 OR " + v.relSQL("conrelid") + ") AND (confrelid OPERATOR(pg_catalog.=) 0 OR " + v.relSQL("confrelid") + ")"
-	}},
-	"pg_catalog.pg_type":              {where: func(v *visibility) string { return v.typeSQL() }},
-	"pg_catalog.pg_index":             byRel("indrelid"),
-	"pg_catalog.pg_trigger":           byRel("tgrelid"),
-	"pg_catalog.pg_rewrite":           byRel("ev_class"),
-	"pg_catalog.pg_inherits":          both(byRel("inhrelid"), byRel("inhparent")),
+	"pg_catalog.pg_class":             rule((*visibility).classSQL),
+	"pg_catalog.pg_attribute":         rule((*visibility).attributeSQL),
+	"pg_catalog.pg_attrdef":           rule((*visibility).attrdefSQL),
+	"pg_catalog.pg_description":       rule((*visibility).descriptionSQL),
+	"pg_catalog.pg_depend":            rule((*visibility).dependSQL),
+	"pg_catalog.pg_constraint":        rule((*visibility).constraintSQL),
+	"pg_catalog.pg_type":              rule((*visibility).typeSQL),
+	"pg_catalog.pg_index":             both(byRel("indrelid"), byObject("indexrelid")),
+	"pg_catalog.pg_trigger":           rule((*visibility).triggerSQL),
+	"pg_catalog.pg_rewrite":           rule(func(v *visibility) string { return v.attachedSQL("ev_class", classRewrite) }),
+	"pg_catalog.pg_policy":            rule(func(v *visibility) string { return v.attachedSQL("polrelid", classPolicy) }),
+	"pg_catalog.pg_statistic_ext":     rule(func(v *visibility) string { return v.attachedSQL("stxrelid", classStatisticExt) }),
+	"pg_catalog.pg_publication_rel":   rule(func(v *visibility) string { return v.attachedSQL("prrelid", classPublicationRel) }),
+	"pg_catalog.pg_inherits":          both(byObject("inhrelid"), byObject("inhparent")),
 	"pg_catalog.pg_partitioned_table": byRel("partrelid"),
-	"pg_catalog.pg_sequence":          byRel("seqrelid"),
-	"pg_catalog.pg_statistic_ext":     byRel("stxrelid"),
-	"pg_catalog.pg_policy":            byRel("polrelid"),
+	"pg_catalog.pg_sequence":          byObject("seqrelid"),
+	"pg_catalog.pg_foreign_table":     byRel("ftrelid"),
 	"pg_catalog.pg_tables":            byName("schemaname", "tablename"),
 	"pg_catalog.pg_views":             byName("schemaname", "viewname"),
 	"pg_catalog.pg_matviews":          byName("schemaname", "matviewname"),
-	"pg_catalog.pg_indexes":           byName("schemaname", "tablename"),
-	"pg_catalog.pg_policies":          byName("schemaname", "tablename"),
-	"pg_catalog.pg_sequences": {where: func(v *visibility) string {
-		return v.namesSQL("schemaname", "sequencename", v.sequences)
-	}},
-	"pg_catalog.pg_stat_user_tables": byRel("relid"), "pg_catalog.pg_stat_all_tables": byRel("relid"),
+	"pg_catalog.pg_indexes":           both(byName("schemaname", "tablename"), byRelName("schemaname", "indexname")),
+	"pg_catalog.pg_policies":          rule((*visibility).policiesViewSQL),
+	"pg_catalog.pg_sequences":         byRelName("schemaname", "sequencename"),
+	"pg_catalog.pg_stat_user_tables":  byRel("relid"), "pg_catalog.pg_stat_all_tables": byRel("relid"),
 	"pg_catalog.pg_statio_user_tables": byRel("relid"), "pg_catalog.pg_statio_all_tables": byRel("relid"),
-	"pg_catalog.pg_stat_user_indexes": byRel("relid"), "pg_catalog.pg_stat_all_indexes": byRel("relid"),
+	"pg_catalog.pg_stat_user_indexes": both(byRel("relid"), byObject("indexrelid")),
+	"pg_catalog.pg_stat_all_indexes":  both(byRel("relid"), byObject("indexrelid")),
 
 	// Statistics hold sampled column values; activity views hold query texts.
 	"pg_catalog.pg_stats": dataValues, "pg_catalog.pg_stats_ext": dataValues,
@@ -112,28 +132,26 @@ var catalogRules = map[string]catalogRule{
 	"pg_catalog.pg_stat_activity": queryTexts, "pg_catalog.pg_prepared_statements": queryTexts,
 	"pg_catalog.pg_cursors": queryTexts, "pg_catalog.pg_authid": credentials,
 	"pg_catalog.pg_shadow": credentials, "pg_catalog.pg_user_mapping": credentials,
-	"pg_catalog.pg_user_mappings": credentials,
+	"pg_catalog.pg_user_mappings": credentials, "pg_catalog.pg_subscription": credentials,
 
 	"information_schema.tables":                  byName("table_schema", "table_name"),
 	"information_schema.views":                   byName("table_schema", "table_name"),
-	"information_schema.table_constraints":       byName("table_schema", "table_name"),
-	"information_schema.constraint_table_usage":  byName("table_schema", "table_name"),
+	"information_schema.table_constraints":       both(byName("table_schema", "table_name"), byConstraintName("constraint_schema", "constraint_name")),
+	"information_schema.constraint_table_usage":  both(byName("table_schema", "table_name"), byConstraintName("constraint_schema", "constraint_name")),
 	"information_schema.table_privileges":        byName("table_schema", "table_name"),
 	"information_schema.role_table_grants":       byName("table_schema", "table_name"),
-	"information_schema.triggers":                byName("event_object_schema", "event_object_table"),
+	"information_schema.triggers":                rule((*visibility).triggersViewSQL),
 	"information_schema.view_table_usage":        both(byName("view_schema", "view_name"), byName("table_schema", "table_name")),
-	"information_schema.columns":                 byColumn("table_schema", "table_name", "column_name"),
+	"information_schema.columns":                 both(byColumn("table_schema", "table_name", "column_name"), byColumnDefault("table_schema", "table_name", "column_name")),
 	"information_schema.column_privileges":       byColumn("table_schema", "table_name", "column_name"),
 	"information_schema.role_column_grants":      byColumn("table_schema", "table_name", "column_name"),
 	"information_schema.column_udt_usage":        byColumn("table_schema", "table_name", "column_name"),
 	"information_schema.column_domain_usage":     byColumn("table_schema", "table_name", "column_name"),
-	"information_schema.key_column_usage":        byColumn("table_schema", "table_name", "column_name"),
-	"information_schema.constraint_column_usage": byColumn("table_schema", "table_name", "column_name"),
+	"information_schema.key_column_usage":        both(byColumn("table_schema", "table_name", "column_name"), byConstraintName("constraint_schema", "constraint_name")),
+	"information_schema.constraint_column_usage": both(byColumn("table_schema", "table_name", "column_name"), byConstraintName("constraint_schema", "constraint_name")),
 	"information_schema.view_column_usage":       both(byName("view_schema", "view_name"), byColumn("table_schema", "table_name", "column_name")),
-	"information_schema.sequences": {where: func(v *visibility) string {
-		return v.namesSQL("sequence_schema", "sequence_name", v.sequences)
-	}},
-	"information_schema.schemata": raw, "information_schema.routines": raw,
+	"information_schema.sequences":               byRelName("sequence_schema", "sequence_name"),
+	"information_schema.schemata":                raw, "information_schema.routines": raw,
 	"information_schema.parameters": raw, "information_schema.domains": raw,
 	"information_schema.domain_constraints": raw, "information_schema.domain_udt_usage": raw,
 	"information_schema.character_sets": raw, "information_schema.collations": raw,
@@ -149,6 +167,22 @@ var catalogRules = map[string]catalogRule{
 	"information_schema.user_defined_types": raw, "information_schema.attributes": raw,
 	"information_schema.transforms": raw, "information_schema.routine_routine_usage": raw,
 }
+
+// catalogFunctions are the functions outside pg_catalog that catalog queries call:
+// information_schema's SQL helpers, which pgjdbc (getPrimaryKeys, getIndexInfo) and
+// other drivers use. They compute from their arguments or read pg_index by OID; they
+// read no table data.
+var catalogFunctions = map[string]bool{
+	"information_schema._pg_expandarray": true, "information_schema._pg_index_position": true,
+	"information_schema._pg_truetypid": true, "information_schema._pg_truetypmod": true,
+	"information_schema._pg_char_max_length": true, "information_schema._pg_char_octet_length": true,
+	"information_schema._pg_numeric_precision": true, "information_schema._pg_numeric_precision_radix": true,
+	"information_schema._pg_numeric_scale": true, "information_schema._pg_datetime_precision": true,
+	"information_schema._pg_interval_type": true,
+}
+
+// catalogFunction reports whether schema.name is one of catalogFunctions.
+func catalogFunction(schema, name string) bool { return catalogFunctions[schema+"."+name] }
 
 // systemRelation handles a reference to a pg_catalog or information_schema relation.
 func (rw *rewrite) systemRelation(n *pg_query.Node, rv *pg_query.RangeVar, rel *Relation) *Denial {
@@ -169,168 +203,3 @@ func (rw *rewrite) systemRelation(n *pg_query.Node, rv *pg_query.RangeVar, rel *
 	rw.replace(n, rv, &substitution{rel: rel, selectFrom: "SELECT * FROM ONLY " + rel.quotedName(), where: rule.where(rw.visibility())})
 	return nil
 }
-
-// visibility is what one role may see of the catalog, worked out once per statement.
-type visibility struct {
-	cat       *Catalog
-	system    []uint32                   // OIDs of pg_catalog and information_schema
-	oids      []uint32                   // visible user relations and their indexes, TOAST, sequences
-	byOID     map[uint32]bool            // the same, as a set
-	columns   map[uint32][]Column        // visible columns of granted relations
-	names     map[qualifiedName][]string // granted relations → visible column names
-	sequences map[qualifiedName][]string // visible sequences (no columns)
-	hiddenRow []uint32                   // row types of relations that are not visible
-}
-
-func (rw *rewrite) visibility() *visibility {
-	if rw.vis != nil {
-		return rw.vis
-	}
-	v := &visibility{
-		cat: rw.cat, byOID: map[uint32]bool{}, columns: map[uint32][]Column{},
-		names: map[qualifiedName][]string{}, sequences: map[qualifiedName][]string{},
-	}
-	for _, s := range []string{"pg_catalog", "information_schema"} {
-		if oid := rw.cat.schemaOID(s); oid != 0 {
-			v.system = append(v.system, oid)
-		}
-	}
-	for _, t := range sortedKeys(rw.role.tables) {
-		tp := rw.role.tables[t]
-		rel := rw.cat.Relation(tp.name.schema, tp.name.name)
-		if rel == nil {
-			continue
-		}
-		v.byOID[rel.OID] = true
-		v.columns[rel.OID] = []Column{}
-		names := []string{}
-		for _, c := range rel.Columns {
-			if cp, ok := tp.columns[c.Name]; ok && !cp.spec.Excludes() {
-				v.columns[rel.OID] = append(v.columns[rel.OID], c)
-				names = append(names, c.Name)
-			}
-		}
-		v.names[tp.name] = names
-	}
-	for _, r := range rw.cat.Relations() {
-		if r.Owner != 0 && v.byOID[r.Owner] && !isSystemSchema(r.Schema) {
-			v.byOID[r.OID] = true
-			if r.Kind == KindSequence {
-				v.sequences[qualifiedName{r.Schema, r.Name}] = nil
-			}
-		}
-	}
-	for oid := range v.byOID {
-		v.oids = append(v.oids, oid)
-	}
-	sort.Slice(v.oids, func(i, j int) bool { return v.oids[i] < v.oids[j] })
-	for _, name := range sortedTypeKeys(rw.cat) {
-		t := rw.cat.types[name]
-		if t.Relation != 0 && !v.byOID[t.Relation] && !isSystemSchema(t.Schema) {
-			v.hiddenRow = append(v.hiddenRow, t.OID)
-		}
-	}
-	rw.vis = v
-	return v
-}
-
-// relation reports whether the role may see that a relation exists.
-func (v *visibility) relation(r *Relation) bool { return isSystemSchema(r.Schema) || v.byOID[r.OID] }
-
-// relSQL: the relation whose OID is in col is visible.
-func (v *visibility) relSQL(col string) string {
-	return "(" + col + " OPERATOR(pg_catalog.=) ANY (" + oidArray(v.oids) + ") OR " + col +
-		" OPERATOR(pg_catalog.=) ANY (SELECT pgmask_c.oid FROM pg_catalog.pg_class pgmask_c WHERE pgmask_c.relnamespace OPERATOR(pg_catalog.=) ANY (" +
-		oidArray(v.system) + ")))"
-}
-
-func (v *visibility) classSQL() string {
-	return "relnamespace OPERATOR(pg_catalog.=) ANY (" + oidArray(v.system) + ") OR oid OPERATOR(pg_catalog.=) ANY (" + oidArray(v.oids) + ")"
-}
-
-// columnSQL: the column (relCol, numCol) is visible. System relations show every
-// column; granted relations their visible ones (with system columns, attnum < 0, and
-// the relation itself, number 0, when withOthers); owned objects (indexes, TOAST,
-// sequences) none.
-func (v *visibility) columnSQL(relCol, numCol, numType string, withOthers bool) string {
-	var b strings.Builder
-	b.WriteString(relCol + " OPERATOR(pg_catalog.=) ANY (SELECT pgmask_c.oid FROM pg_catalog.pg_class pgmask_c WHERE pgmask_c.relnamespace OPERATOR(pg_catalog.=) ANY (" + oidArray(v.system) + "))")
-	for _, oid := range v.oids {
-		cols, granted := v.columns[oid]
-		if !granted {
-			continue
-		}
-		nums := make([]string, 0, len(cols))
-		for _, c := range cols {
-			nums = append(nums, strconv.Itoa(int(c.Num)))
-		}
-		cond := numCol + " OPERATOR(pg_catalog.=) ANY ('{" + strings.Join(nums, ",") + "}'::pg_catalog." + numType + "[])"
-		if withOthers {
-			cond = "(" + numCol + " OPERATOR(pg_catalog.<=) 0 OR " + cond + ")"
-		}
-		b.WriteString(" OR (" + relCol + " OPERATOR(pg_catalog.=) " + strconv.FormatUint(uint64(oid), 10) + " AND " + cond + ")")
-	}
-	return b.String()
-}
-
-// namesSQL: (schemaCol, nameCol) names a system relation or one in set.
-func (v *visibility) namesSQL(schemaCol, nameCol string, set map[qualifiedName][]string) string {
-	var b strings.Builder
-	b.WriteString(schemaCol + " OPERATOR(pg_catalog.=) ANY ('{pg_catalog,information_schema}'::pg_catalog.name[])")
-	for _, q := range sortedNames(set) {
-		b.WriteString(" OR (" + schemaCol + " OPERATOR(pg_catalog.=) " + nameLit(q.schema) + " AND " + nameCol + " OPERATOR(pg_catalog.=) " + nameLit(q.name) + ")")
-	}
-	return b.String()
-}
-
-// columnNamesSQL: (schemaCol, tableCol, colCol) names a visible column.
-func (v *visibility) columnNamesSQL(schemaCol, tableCol, colCol string) string {
-	var b strings.Builder
-	b.WriteString(schemaCol + " OPERATOR(pg_catalog.=) ANY ('{pg_catalog,information_schema}'::pg_catalog.name[])")
-	for _, q := range sortedNames(v.names) {
-		b.WriteString(" OR (" + schemaCol + " OPERATOR(pg_catalog.=) " + nameLit(q.schema) + " AND " + tableCol +
-			" OPERATOR(pg_catalog.=) " + nameLit(q.name) + " AND " + colCol + " OPERATOR(pg_catalog.=) ANY (" + nameArray(v.names[q]) + "))")
-	}
-	return b.String()
-}
-
-// typeSQL: a type is visible unless it is the row type of a hidden relation or an
-// array of one.
-func (v *visibility) typeSQL() string {
-	s := "(typrelid OPERATOR(pg_catalog.=) 0 OR " + v.relSQL("typrelid") + ")"
-	if len(v.hiddenRow) > 0 {
-		s += " AND NOT typelem OPERATOR(pg_catalog.=) ANY (" + oidArray(v.hiddenRow) + ")"
-	}
-	return s
-}
-
-func oidArray(oids []uint32) string {
-	parts := make([]string, len(oids))
-	for i, o := range oids {
-		parts[i] = strconv.FormatUint(uint64(o), 10)
-	}
-	return "'{" + strings.Join(parts, ",") + "}'::pg_catalog.oid[]"
-}
-
-// nameLit is a string literal of type name (standard_conforming_strings is pinned on).
-func nameLit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'::pg_catalog.name" }
-
-// nameArray is a name[] literal.
-func nameArray(names []string) string {
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(n) + `"`
-	}
-	return "'" + strings.ReplaceAll("{"+strings.Join(parts, ",")+"}", "'", "''") + "'::pg_catalog.name[]"
-}
-
-func sortedNames[V any](m map[qualifiedName]V) []qualifiedName {
-	out := make([]qualifiedName, 0, len(m))
-	for q := range m {
-		out = append(out, q)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
-}
-
-func sortedTypeKeys(c *Catalog) []qualifiedName { return sortedNames(c.types) }

@@ -27,11 +27,12 @@ import (
 // them. (They may name a hidden column in an index or constraint definition; see the
 // known gaps in the package README.)
 
-// neverFunctions run SQL text, show other sessions' query texts or data values, or
-// change settings pgmask pins; no policy can allow them.
+// neverFunctions run SQL text, show query texts or data values, or change settings
+// pgmask pins; no policy can allow them. current_query() shows the statement as pgmask
+// rewrote it: the role's row filters and the keys of its keyed transforms.
 var neverFunctions = []string{
 	"query_to_xml*", "table_to_xml*", "schema_to_xml*", "database_to_xml*",
-	"cursor_to_xml*", "ts_stat", "set_config", "dblink*",
+	"cursor_to_xml*", "ts_stat", "set_config", "dblink*", "current_query",
 	"pg_stat_get_activity", "pg_stat_get_backend_activity", "pg_prepared_statement",
 	"pg_cursor", "pg_mcv_list_items", "pg_stat_statements*",
 }
@@ -109,7 +110,7 @@ func (rw *rewrite) checkFunction(names []*pg_query.Node, args []*pg_query.Node) 
 	if len(parts) == 2 {
 		schema, name := parts[0], parts[1]
 		if schema != "pg_catalog" {
-			if rw.allowlisted(schema, name) {
+			if rw.allowlisted(schema, name) || catalogFunction(schema, name) {
 				return nil
 			}
 			return functionNotAvailable("function", written, rw.role.name, true)
@@ -222,8 +223,23 @@ func (rw *rewrite) typeAllowed(t *Type) bool {
 	case t.Kind == "e":
 		return true
 	case t.Kind == "c" && t.Relation != 0:
+		// The row type lists every column of the relation, so it is allowed only when
+		// the role sees them all: (NULL::t).* would name the hidden ones, and
+		// (NULL::t).hidden would tell an excluded column from a missing one.
 		r := rw.cat.RelationByOID(t.Relation)
-		return r != nil && rw.role.byName[qualifiedName{r.Schema, r.Name}] != nil
+		if r == nil {
+			return false
+		}
+		tp := rw.role.byName[qualifiedName{r.Schema, r.Name}]
+		if tp == nil {
+			return false
+		}
+		for _, c := range r.Columns {
+			if cp, ok := tp.columns[c.Name]; !ok || cp.spec.Excludes() {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }
