@@ -115,6 +115,9 @@ func (rw *rewrite) run(sql string) Result {
 		return deny(syntaxError(err))
 	}
 	if len(tree.Stmts) == 0 {
+		if !isASCII(sql) {
+			return Result{} // only comments: PostgreSQL answers "" the same way (ascii.go)
+		}
 		return Result{SQL: sql, Unchanged: true}
 	}
 	for _, s := range tree.Stmts {
@@ -122,12 +125,18 @@ func (rw *rewrite) run(sql string) Result {
 			return deny(d)
 		}
 	}
-	if !rw.changed {
+	// A statement with a non-ASCII byte is always rebuilt, in ASCII (ascii.go).
+	if !rw.changed && isASCII(sql) {
 		return Result{SQL: sql, Unchanged: true, Disclosures: rw.disclosures}
 	}
 	out, d := rw.splice(tree)
 	if d != nil {
 		return deny(d)
+	}
+	if !isASCII(out) {
+		if out, d = rw.asciiOnly(out); d != nil {
+			return deny(d)
+		}
 	}
 	return Result{SQL: out, Disclosures: rw.disclosures}
 }

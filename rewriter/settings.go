@@ -20,11 +20,11 @@ import (
 // harmlessSettings may be changed by restricted roles. The values of the ones mapped
 // to true are checked further by checkSettingValue.
 var harmlessSettings = map[string]bool{
-	"application_name": false, "client_encoding": false, "datestyle": false,
+	"application_name": false, "client_encoding": true, "datestyle": false,
 	"timezone": false, "intervalstyle": false, "extra_float_digits": false,
 	"statement_timeout": false, "lock_timeout": false,
 	"idle_in_transaction_session_timeout": false, "idle_session_timeout": false,
-	"client_min_messages": false, "bytea_output": false, "work_mem": false,
+	"client_min_messages": true, "bytea_output": false, "work_mem": false,
 	"transaction_isolation": false, "transaction_deferrable": false,
 	"standard_conforming_strings": true, "transaction_read_only": true,
 }
@@ -56,7 +56,10 @@ func (rw *rewrite) setStmt(v *pg_query.VariableSetStmt) *Denial {
 
 // settingValueOK: standard_conforming_strings only on (off would change how pgmask's
 // and PostgreSQL's scanners read string literals); transaction_read_only only on for
-// read-only roles.
+// read-only roles; client_encoding only an ASCII-safe encoding (see asciiSafeEncoding);
+// client_min_messages no lower than notice, because LOG and DEBUG messages can quote
+// the statement PostgreSQL runs (log_statement, log_min_duration_statement), which is
+// pgmask's rewrite with the role's row filters and the keys of its keyed transforms.
 func (rw *rewrite) settingValueOK(name string, args []*pg_query.Node) bool {
 	on := len(args) == 1 && truthy(args[0])
 	switch name {
@@ -64,6 +67,56 @@ func (rw *rewrite) settingValueOK(name string, args []*pg_query.Node) bool {
 		return on
 	case "transaction_read_only":
 		return on || !rw.role.readOnly
+	case "client_encoding":
+		v, ok := settingWord(args)
+		return ok && asciiSafeEncoding(v)
+	case "client_min_messages":
+		v, ok := settingWord(args)
+		switch strings.ToLower(v) {
+		case "notice", "warning", "error":
+			return ok
+		}
+	}
+	return false
+}
+
+// settingWord is the value of a one-word SET, written as a name or a string.
+func settingWord(args []*pg_query.Node) (string, bool) {
+	if len(args) != 1 {
+		return "", false
+	}
+	if s := args[0].GetAConst().GetSval(); s != nil {
+		return s.Sval, true
+	}
+	return "", false
+}
+
+// asciiSafeEncoding reports whether a client_encoding value names an encoding in which
+// every byte below 0x80 is the ASCII character it looks like: UTF8 and the encodings
+// PostgreSQL allows as server encodings. In the client-only ones (SJIS, BIG5, GBK, UHC,
+// GB18030, JOHAB, SHIFT_JIS_2004) an ASCII byte such as a backslash can be the second
+// byte of a multibyte character, so PostgreSQL would split a statement into tokens
+// differently than pgmask's parser did: E'<0x81>\' ; SELECT ssn FROM … is one string
+// constant to pgmask and two statements to PostgreSQL. Names are matched the way
+// PostgreSQL matches them (case and punctuation ignored); unknown names are refused.
+func asciiSafeEncoding(name string) bool {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	switch n := b.String(); n {
+	case "utf8", "unicode", "sqlascii", "euccn", "eucjp", "euckr", "euctw", "eucjis2004",
+		"muleinternal", "koi8", "koi8r", "koi8u", "alt", "win", "abc", "tcvn", "tcvn5712", "vscii",
+		"win866", "win874", "windows866", "windows874":
+		return true
+	default:
+		for _, family := range []string{"latin", "iso8859", "win125", "windows125"} {
+			if rest, ok := strings.CutPrefix(n, family); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+				return true
+			}
+		}
 	}
 	return false
 }
