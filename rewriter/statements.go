@@ -1,6 +1,7 @@
 package rewriter
 
 import (
+	"fmt"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
@@ -125,6 +126,9 @@ func (rw *rewrite) copyStmt(c *pg_query.CopyStmt) *Denial {
 	if c.IsProgram || c.Filename != "" {
 		return neverAllowed("COPY to or from a server file or program", rw.role.name)
 	}
+	if d := copyOptionsDeparsable(c.Options, rw.role.name); d != nil {
+		return d
+	}
 	if c.IsFrom {
 		if d := rw.allow(config.StatementCopyFrom, "COPY FROM"); d != nil {
 			return d
@@ -231,6 +235,26 @@ func (rw *rewrite) lockOrTruncate(kind, what string, rels []*pg_query.Node) *Den
 		}
 		if _, d := rw.writeTarget(rv, what, false); d != nil {
 			return d
+		}
+	}
+	return nil
+}
+
+// valuelessCopyOptions are the COPY options pg_query can deparse without a value.
+// pg_query v5's deparser dereferences the missing value of any other option (FORMAT,
+// DELIMITER, NULL, QUOTE, ENCODING, FORCE_QUOTE...) and crashes the whole process with
+// SIGSEGV, which no recover can catch, so such statements must never reach Deparse.
+var valuelessCopyOptions = map[string]bool{"header": true, "freeze": true, "csv": true, "binary": true}
+
+func copyOptionsDeparsable(opts []*pg_query.Node, role string) *Denial {
+	for _, o := range opts {
+		d := o.GetDefElem()
+		if d == nil {
+			return unsupported("a COPY option pgmask does not recognise", role)
+		}
+		if d.Arg == nil && !valuelessCopyOptions[d.Defname] {
+			return &Denial{Code: CodeSyntaxError, Message: fmt.Sprintf("COPY option %q needs a value", d.Defname),
+				Hint: "Write the option with its value, e.g. FORMAT csv."}
 		}
 	}
 	return nil
