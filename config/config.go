@@ -16,6 +16,7 @@ type Config struct {
 	Tables   map[string]Table `toml:"tables"`
 	Roles    map[string]Role  `toml:"roles"`
 	Users    map[string]User  `toml:"users"`
+	Audit    Audit            `toml:"audit"`
 
 	// Path is the file the configuration was loaded from ("" when built in code).
 	Path string `toml:"-"`
@@ -63,6 +64,39 @@ type Masking struct {
 	KeyFile string `toml:"key_file"`
 	// Zip3File replaces the restricted three-digit ZIP prefixes shipped with pgmask.
 	Zip3File string `toml:"zip3_file"`
+}
+
+// Audit is the disclosure audit log: where records go, the key of their tamper-evident
+// chain, and when pgmask stops disclosing because the log cannot keep up. The fields
+// mirror proxy/audit.Config, which the proxy fills from this section (this package may
+// not import it); docs/audit.md describes the log, docs/configuration.md every key.
+type Audit struct {
+	// Sink is "file" (the default), "postgres", or "off".
+	Sink string `toml:"sink"`
+
+	// File sink: the active file and when to rotate it.
+	Path     string   `toml:"path"`
+	MaxBytes int64    `toml:"max_bytes"`
+	MaxAge   Duration `toml:"max_age"`
+
+	// PostgreSQL sink: where the connection string of pgmask's admin identity is
+	// (exactly one of the two), and this instance's chain name.
+	DSNEnv  string `toml:"dsn_env"`
+	DSNFile string `toml:"dsn_file"`
+	Chain   string `toml:"chain"`
+
+	// KeyEnv or KeyFile hold the initial chain key; with neither, KeyEnv is
+	// DefaultAuditKeyEnv.
+	KeyEnv            string   `toml:"key_env"`
+	KeyFile           string   `toml:"key_file"`
+	RotateKeyEvery    int      `toml:"rotate_key_every"`
+	RotateKeyInterval Duration `toml:"rotate_key_interval"`
+
+	// Fail closed past QueueLimit waiting records; write batches of BatchSize, at
+	// least every FlushInterval.
+	QueueLimit    int      `toml:"queue_limit"`
+	BatchSize     int      `toml:"batch_size"`
+	FlushInterval Duration `toml:"flush_interval"`
 }
 
 // Table classifies the columns of one relation ("schema.table").

@@ -69,6 +69,9 @@ func TestTheExampleFileLoadsAndValidates(t *testing.T) {
 	if at, ok := c.Users["carol"].ExpiresAt(); !ok || !at.Equal(time.Date(2027, 7, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("carol expires at %v (%t), want the end of 2027-06-30 UTC", at, ok)
 	}
+	if a := c.Audit; a.Sink != AuditSinkFile || a.KeyEnv != DefaultAuditKeyEnv || a.Path != "/var/log/pgmask/audit.jsonl" {
+		t.Errorf("[audit] = %+v, want a file sink keyed from $%s", a, DefaultAuditKeyEnv)
+	}
 }
 
 func TestTheExampleVerifiersMatchTheDemoPasswordsInTheirComments(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 // A test document is built from sections; a case replaces the ones it is about and
 // marks the line its error must name with "# <-".
 type doc struct {
-	server, upstream, tables, roles, users string
+	server, upstream, tables, roles, users, audit string
 }
 
 // aliceVerifier is the verifier of "alice-demo-password" from the example file.
@@ -45,7 +45,7 @@ func (d doc) String() string {
 		return s
 	}
 	return strings.Join([]string{
-		d.server, or(d.upstream, okUpstream), or(d.tables, okTables), or(d.roles, okRoles), or(d.users, okUsers),
+		d.server, or(d.upstream, okUpstream), or(d.tables, okTables), or(d.roles, okRoles), or(d.users, okUsers), d.audit,
 	}, "\n")
 }
 

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +12,10 @@ import (
 
 func TestAMinimalFileGetsTheDocumentedDefaults(t *testing.T) {
 	c, err := Parse([]byte(doc{}.String()), "pgmask.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cwd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +34,9 @@ func TestAMinimalFileGetsTheDocumentedDefaults(t *testing.T) {
 		{"upstream.sslmode", u.SSLMode, "prefer"},
 		{"roles.support.read_only", *c.Roles["support"].ReadOnly, true},
 		{"roles.support.statements", strings.Join(c.Roles["support"].Statements, ","), strings.Join(DefaultStatements, ",")},
+		{"audit.sink", c.Audit.Sink, "file"},
+		{"audit.path", c.Audit.Path, filepath.Join(cwd, "pgmask-audit.jsonl")},
+		{"audit.key_env", c.Audit.KeyEnv, "PGMASK_AUDIT_KEY"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -83,8 +92,10 @@ func TestUnknownKeysAreRejectedWithASuggestion(t *testing.T) {
 			`server.lisen: unknown key "lisen" (did you mean "listen"?)`},
 		{"a key in the wrong case", doc{roles: okRoles + "Read_Only = true # <-\n"},
 			`roles.support.Read_Only: unknown key "Read_Only" (did you mean "read_only"?)`},
-		{"an unknown section", doc{server: "[audit] # <-\npath = \"x\"\n"},
-			`audit: unknown key "audit" (want one of masking, roles, server, tables, upstream, users)`},
+		{"an unknown section", doc{server: "[metrics] # <-\nlisten = \"x\"\n"},
+			`metrics: unknown key "metrics" (want one of audit, masking, roles, server, tables, upstream, users)`},
+		{"a misspelt audit key", doc{audit: "[audit]\nkey_evn = \"K\" # <-\n"},
+			`audit.key_evn: unknown key "key_evn" (did you mean "key_env"?)`},
 		{"a key of a feature that does not exist", doc{users: okUsers + "break_glass = \"clinician\" # <-\n"},
 			`users.alice.break_glass: unknown key "break_glass" (want one of expires, password, role)`},
 		{"an unknown key in a table section", doc{tables: okTables + "colums = {} # <-\n"},

@@ -48,6 +48,7 @@ func (c *Config) check() errorList {
 	v.tables()
 	v.roles()
 	v.users()
+	v.audit()
 	return v.errs
 }
 

@@ -128,6 +128,34 @@ var validationCases = []struct {
 		doc{users: "[users.alice]\npassword = \"" + aliceVerifier + "\"\nrole = \"suport\" # <-\n"}, `users.alice.role: unknown role "suport" (did you mean "support"?)`},
 	{"a user name must be an identifier",
 		doc{users: okUsers + "[users.\"\"] # <-\npassword = \"" + aliceVerifier + "\"\nrole = \"support\"\n"}, `users."": user name "" must start with a letter`},
+
+	// [audit]
+	{"an unknown sink is rejected with a suggestion",
+		doc{audit: "[audit]\nsink = \"files\" # <-\n"}, `audit.sink: unknown sink "files" (did you mean "file"?)`},
+	{"two key sources are rejected",
+		doc{audit: "[audit]\nkey_env = \"K\"\nkey_file = \"key\" # <-\n"}, "audit.key_file: set only one of key_env and key_file"},
+	{"the postgres sink needs a connection string",
+		doc{audit: "[audit]\nsink = \"postgres\" # <-\n"}, `audit.sink: sink = "postgres" needs dsn_env or dsn_file`},
+	{"two connection string sources are rejected",
+		doc{audit: "[audit]\nsink = \"postgres\"\ndsn_env = \"D\"\ndsn_file = \"dsn\" # <-\n"}, "audit.dsn_file: set only one of dsn_env and dsn_file"},
+	{"a connection string is refused for the file sink",
+		doc{audit: "[audit]\ndsn_env = \"D\" # <-\n"}, `audit.dsn_env: is used only with sink = "postgres", not "file"`},
+	{"a file path is refused for the postgres sink",
+		doc{audit: "[audit]\nsink = \"postgres\"\ndsn_env = \"D\"\npath = \"a.jsonl\" # <-\n"}, `audit.path: is used only with sink = "file", not "postgres"`},
+	{"a tiny max_bytes is rejected",
+		doc{audit: "[audit]\nmax_bytes = 100 # <-\n"}, "audit.max_bytes: must be at least 4096, got 100"},
+	{"a negative max_age is rejected",
+		doc{audit: "[audit]\nmax_age = \"-1h\" # <-\n"}, "audit.max_age: must not be negative, got -1h0m0s"},
+	{"a negative rotate_key_every is rejected",
+		doc{audit: "[audit]\nrotate_key_every = -1 # <-\n"}, "audit.rotate_key_every: must not be negative, got -1"},
+	{"a key interval under a second is rejected",
+		doc{audit: "[audit]\nrotate_key_interval = \"10ms\" # <-\n"}, "audit.rotate_key_interval: must be at least 1s, got 10ms"},
+	{"a negative queue_limit is rejected",
+		doc{audit: "[audit]\nqueue_limit = -5 # <-\n"}, "audit.queue_limit: must be positive, got -5"},
+	{"a huge batch_size is rejected",
+		doc{audit: "[audit]\nbatch_size = 10001 # <-\n"}, "audit.batch_size: must be from 1 to 10000, got 10001"},
+	{"a flush_interval above 10s is rejected",
+		doc{audit: "[audit]\nflush_interval = \"1m\" # <-\n"}, "audit.flush_interval: must be from 1ms to 10s, got 1m0s"},
 }
 
 func TestEachValidationRuleNamesFileLineAndKey(t *testing.T) {
@@ -167,6 +195,9 @@ columns = { "clinic.patients.id" = "hash", "clinic.patients.dob" = "expr(\"date_
 `}},
 		{"a writable restricted role", doc{roles: okRoles + "read_only = false\nstatements = [\"select\", \"insert\", \"update\"]\nfunctions = [\"clinic.age\"]\nrows = { \"clinic.notes\" = \"note_type <> 'psychotherapy'\" }\n"}},
 		{"email-style user names", doc{users: "[users.\"alice@example.com\"]\npassword = \"" + aliceVerifier + "\"\nrole = \"support\"\n"}},
+		{"a file audit sink with every key", doc{audit: "[audit]\nsink = \"file\"\npath = \"audit/pgmask.jsonl\"\nmax_bytes = 4096\nmax_age = \"1h\"\nkey_file = \"audit.key\"\nrotate_key_every = 100\nrotate_key_interval = \"1s\"\nqueue_limit = 1\nbatch_size = 10000\nflush_interval = \"1ms\"\n"}},
+		{"a postgres audit sink", doc{audit: "[audit]\nsink = \"postgres\"\ndsn_file = \"dsn\"\nchain = \"pgmask-1\"\nkey_env = \"K\"\nflush_interval = \"10s\"\n"}},
+		{"no audit log, with the keys left in place", doc{audit: "[audit]\nsink = \"off\"\ndsn_env = \"D\"\nkey_env = \"A\"\nkey_file = \"B\"\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +206,11 @@ columns = { "clinic.patients.id" = "hash", "clinic.patients.dob" = "expr(\"date_
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range []string{c.Server.TLSCert, c.Server.TLSKey, c.Upstream.SSLRootCert} {
+			files := []string{c.Server.TLSCert, c.Server.TLSKey, c.Upstream.SSLRootCert}
+			if c.Audit.Enabled() {
+				files = append(files, c.Audit.Path, c.Audit.KeyFile, c.Audit.DSNFile)
+			}
+			for _, f := range files {
 				if f != "" && !filepath.IsAbs(f) {
 					t.Errorf("file name %q was not made absolute", f)
 				}

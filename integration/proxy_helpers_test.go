@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/pgmask/pgmask/config"
 	"github.com/pgmask/pgmask/proxy"
+	"github.com/pgmask/pgmask/proxy/audit"
 	"github.com/pgmask/pgmask/proxy/scram"
 )
 
@@ -83,20 +86,40 @@ type testProxy struct {
 	srv  *proxy.Server
 	addr *net.TCPAddr
 	cfg  *config.Config
+	// stop shuts the server down (once; the test's cleanup calls it too).
+	stop func()
 }
 
 // startProxy starts pgmask with baseConfig, changed by edit if not nil, and stops it
-// when the test ends.
+// when the test ends. Unless edit configures [audit] itself, pgmask keeps its audit log
+// in a file of the test's temporary directory, and the test fails if that log does not
+// verify once pgmask has stopped: every proxy test also exercises the audit log.
 func startProxy(t testing.TB, edit func(*config.Config)) *testProxy {
 	t.Helper()
 	cfg := baseConfig()
 	if edit != nil {
 		edit(cfg)
 	}
+	var log *testAuditLog
+	if cfg.Audit == (config.Audit{}) {
+		log = newTestAuditLog(t)
+		cfg.Audit = log.config()
+	}
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
-	srv, err := proxy.NewServer(proxy.Options{Config: cfg, Logger: testLogger(t)})
+	return serveProxy(t, proxy.Options{Config: cfg, Logger: testLogger(t)}, func() {
+		if log != nil {
+			log.verify(t)
+		}
+	})
+}
+
+// serveProxy runs a pgmask server made from opts until the test ends, then stops it
+// and calls afterStop, if not nil.
+func serveProxy(t testing.TB, opts proxy.Options, afterStop func()) *testProxy {
+	t.Helper()
+	srv, err := proxy.NewServer(opts)
 	if err != nil {
 		t.Fatalf("proxy.NewServer: %v", err)
 	}
@@ -106,13 +129,72 @@ func startProxy(t testing.TB, edit func(*config.Config)) *testProxy {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	})
-	return &testProxy{srv: srv, addr: ln.Addr().(*net.TCPAddr), cfg: cfg}
+	var once sync.Once
+	p := &testProxy{srv: srv, addr: ln.Addr().(*net.TCPAddr), cfg: opts.Config}
+	p.stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			srv.Shutdown(ctx)
+			<-done
+			if afterStop != nil {
+				afterStop()
+			}
+		})
+	}
+	t.Cleanup(p.stop)
+	return p
+}
+
+// testAuditLog is a file audit sink in a test's temporary directory, with its key.
+type testAuditLog struct {
+	dir string
+	key []byte
+}
+
+func newTestAuditLog(t testing.TB) *testAuditLog {
+	t.Helper()
+	l := &testAuditLog{dir: t.TempDir(), key: []byte(rand.Text())}
+	if err := os.WriteFile(l.keyFile(), l.key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func (l *testAuditLog) keyFile() string { return filepath.Join(l.dir, "audit.key") }
+func (l *testAuditLog) path() string    { return filepath.Join(l.dir, "audit.jsonl") }
+
+// config is the [audit] section of a file sink that writes promptly.
+func (l *testAuditLog) config() config.Audit {
+	return config.Audit{
+		Sink:          config.AuditSinkFile,
+		Path:          l.path(),
+		KeyFile:       l.keyFile(),
+		FlushInterval: config.Duration{Duration: 5 * time.Millisecond},
+	}
+}
+
+// files are the audit files written so far, rotated ones included.
+func (l *testAuditLog) files(t testing.TB) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(l.dir, "audit*.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// verify checks the chain as `pgmask audit verify` does, and that pgmask ended it with
+// a clean stop.
+func (l *testAuditLog) verify(t testing.TB) audit.Summary {
+	t.Helper()
+	sum, err := audit.VerifyFiles(l.key, l.files(t), audit.VerifyOptions{})
+	if err != nil {
+		t.Errorf("the audit log does not verify: %v", err)
+	} else if !sum.Genesis || !sum.Stopped {
+		t.Errorf("the audit log does not run from its first record to a clean stop:\n%s", sum)
+	}
+	return sum
 }
 
 // dsn is a libpq connection string to the proxy for user.

@@ -7,4 +7,10 @@
 // handed to the rewriter, and only what the rewriter returns is forwarded. Server→client
 // traffic is relayed as raw frames; only the type byte, and the bodies of the few
 // message kinds the session must understand, are looked at.
+//
+// Every statement and session event is recorded in the audit log (proxy/audit): the
+// pump and the relay match each statement to the answer that ended it (pending.go),
+// and while the log cannot be written every statement is refused (auditlog.go). The
+// log receives statement text only as normalized by audit.Normalize, and of upstream
+// errors only their SQLSTATE; nothing else of the traffic is recorded or logged.
 package proxy

@@ -47,8 +47,16 @@ func (s *Session) pump() error {
 			unsynced = false
 			s.cycles.Add(1)
 			err = copyFrame(s.upstreamW, s.clientR, typ, n)
-		case 'B', 'E', 'D', 'C', 'H':
-			// Bind, Execute, Describe, Close, Flush.
+		case 'B', 'E', 'D', 'C':
+			// Bind, Execute, Describe, Close: the audit log follows them (pending.go).
+			unsynced = true
+			if s.aud != nil {
+				err = s.forwardAudited(fr, typ, n)
+			} else {
+				err = copyFrame(s.upstreamW, s.clientR, typ, n)
+			}
+		case 'H':
+			// Flush.
 			unsynced = true
 			err = copyFrame(s.upstreamW, s.clientR, typ, n)
 		case 'd', 'c', 'f':
@@ -92,14 +100,14 @@ func (s *Session) interrupted(idle time.Duration, unsynced bool) error {
 
 var errUpstreamGone = errors.New("upstream connection closed")
 
-func (s *Session) rewrite(sql string) rewriter.Result {
-	snap := s.srv.snapshot.Load()
+// rewrite asks the rewriter what to send for sql; now is the statement's time.
+func (s *Session) rewrite(snap *snapshot, sql string, now time.Time) rewriter.Result {
 	c := rewriter.Context{
 		Role:       s.role,
 		SearchPath: s.searchPath,
 		User:       s.upstreamUser,
 		Database:   snap.cfg.Upstream.Database,
-		Now:        s.srv.now(),
+		Now:        now,
 	}
 	return s.srv.cache.Rewrite(sql, c, snap.policy, s.srv.catalog.Load())
 }
@@ -116,7 +124,10 @@ func (s *Session) forwardQuery(fr *frameReader, n int) error {
 		return &protocolError{"malformed Query message"}
 	}
 	cycle := s.cycles.Add(1)
-	res := s.rewrite(string(sql))
+	if s.aud != nil {
+		return s.forwardQueryAudited(body, string(sql), n, cycle)
+	}
+	res := s.rewrite(s.srv.snapshot.Load(), string(sql), s.srv.now())
 	switch {
 	case res.Denial != nil:
 		s.writeQuery(s.srv.denialStatement(s.denials.add(res.Denial, cycle)))
@@ -150,7 +161,13 @@ func (s *Session) forwardParse(fr *frameReader, n int) error {
 	if !ok || len(paramTypes) < 2 || len(paramTypes) != 2+4*int(binary.BigEndian.Uint16(paramTypes)) {
 		return &protocolError{"malformed Parse message"}
 	}
-	res := s.rewrite(string(sql))
+	snap := s.srv.snapshot.Load()
+	var res rewriter.Result
+	if s.aud != nil {
+		res = s.auditParse(snap, name, string(sql))
+	} else {
+		res = s.rewrite(snap, string(sql), s.srv.now())
+	}
 	var out string
 	switch {
 	case res.Denial != nil:
@@ -178,17 +195,26 @@ func (s *Session) forwardParse(fr *frameReader, n int) error {
 func (s *Session) forwardFunctionCall(fr *frameReader, n int) error {
 	cycle := s.cycles.Add(1)
 	snap := s.srv.snapshot.Load()
-	if snap.policy.Unrestricted(s.role) {
+	var d *rewriter.Denial
+	if s.aud != nil {
+		d = s.auditFunctionCall(snap, cycle)
+	} else if !snap.policy.Unrestricted(s.role) {
+		d = functionCallDenial(s.role)
+	}
+	if d == nil {
 		return copyFrame(s.upstreamW, s.clientR, 'F', n)
 	}
 	if _, err := fr.r.Discard(n); err != nil {
 		return err
 	}
-	d := &rewriter.Denial{
-		Code:    rewriter.CodeInsufficientPrivilege,
-		Message: fmt.Sprintf("the fast-path function call interface is not available to role %q", s.role),
-		Hint:    "Call the function in a SQL statement instead.",
-	}
 	s.writeQuery(s.srv.denialStatement(s.denials.add(d, cycle)))
 	return nil
+}
+
+func functionCallDenial(role string) *rewriter.Denial {
+	return &rewriter.Denial{
+		Code:    rewriter.CodeInsufficientPrivilege,
+		Message: fmt.Sprintf("the fast-path function call interface is not available to role %q", role),
+		Hint:    "Call the function in a SQL statement instead.",
+	}
 }

@@ -20,6 +20,7 @@ func (s *Session) relay() error {
 	}()
 	fr := newFrameReader(s.upstreamR, 0)
 	w := s.clientW
+	a := s.aud // nil when the audit log is off
 	for {
 		if s.upstreamR.Buffered() == 0 {
 			if err := w.Flush(); err != nil {
@@ -39,12 +40,18 @@ func (s *Session) relay() error {
 			}
 			cycle := s.readies.Add(1)
 			s.denials.settle(cycle)
+			if a != nil {
+				a.ready(cycle, body[0])
+			}
 			writeHeader(w, typ, n)
 			w.Write(body)
 		case typ == 'E' && n <= maxInspectedError:
 			body, err := fr.body(n)
 			if err != nil {
 				return err
+			}
+			if a != nil {
+				a.failed(errorCode(body), s.readies.Load()+1)
 			}
 			if id, ok := s.srv.denialID(body); ok {
 				if d := s.denials.take(id); d != nil {
@@ -58,10 +65,75 @@ func (s *Session) relay() error {
 			}
 			writeHeader(w, typ, n)
 			w.Write(body)
+		case a != nil:
+			if err := s.relayAudited(fr, a, typ, n); err != nil {
+				return err
+			}
 		default:
 			if err := copyFrame(w, s.upstreamR, typ, n); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// maxCommandTag bounds the CommandComplete bodies the relay reads for their row
+// count; real tags ("INSERT 0 1000000") are a few dozen bytes.
+const maxCommandTag = 256
+
+// relayAudited relays one frame of a session with an audit log, telling the FIFO of
+// pending.go about the messages that end an op. Only CommandComplete bodies are read
+// (ErrorResponse bodies too large for relay's own check are peeked at for their code).
+func (s *Session) relayAudited(fr *frameReader, a *sessionAudit, typ byte, n int) error {
+	cycle := s.readies.Load() + 1
+	w := s.clientW
+	switch typ {
+	case 'D': // DataRow
+		a.dataRow()
+	case 'C': // CommandComplete
+		if n <= maxCommandTag {
+			body, err := fr.body(n)
+			if err != nil {
+				return err
+			}
+			a.commandComplete(body, cycle)
+			writeHeader(w, typ, n)
+			w.Write(body)
+			return nil
+		}
+		a.commandComplete(nil, cycle)
+	case 'I': // EmptyQueryResponse
+		a.executeEnded(false, cycle)
+	case 's': // PortalSuspended
+		a.executeEnded(true, cycle)
+	case '1': // ParseComplete
+		a.confirmed(opParse, cycle)
+	case '2': // BindComplete
+		a.confirmed(opBind, cycle)
+	case '3': // CloseComplete
+		a.confirmed(opClose, cycle)
+	case 'T', 'n': // RowDescription, NoData
+		a.confirmed(opDescribe, cycle)
+	case 'E': // an ErrorResponse larger than maxInspectedError
+		prefix, _ := s.upstreamR.Peek(min(n, 1024))
+		a.failed(errorCode(prefix), cycle)
+	}
+	return copyFrame(w, s.upstreamR, typ, n)
+}
+
+// errorCode returns the SQLSTATE (field 'C') of an ErrorResponse body, or "" when it
+// is not in b. Nothing else of the error is kept: its message may quote data.
+func errorCode(b []byte) string {
+	for len(b) > 0 && b[0] != 0 {
+		field := b[0]
+		value, rest, ok := cstring(b[1:])
+		if !ok {
+			return ""
+		}
+		if field == 'C' {
+			return string(value)
+		}
+		b = rest
+	}
+	return ""
 }

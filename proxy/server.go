@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/proxy/audit"
 	"github.com/pgmask/pgmask/rewriter"
 	"github.com/pgmask/pgmask/rewriter/transform"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	Now func() time.Time
 	// Random supplies nonces, keys and secrets; defaults to crypto/rand.
 	Random io.Reader
+	// AuditSink, when not nil, replaces the sink the [audit] section names (the
+	// Server owns it and closes it). Tests use it to make the audit log fail.
+	AuditSink audit.Sink
 }
 
 // Server accepts PostgreSQL clients and runs a Session for each.
@@ -50,6 +54,13 @@ type Server struct {
 	// place of a denied statement (see deny.go).
 	denyMarker string
 
+	// auditLog is the audit log, nil when [audit] sink is "off"; auditCfg is the
+	// section it was opened with (a reload cannot change it).
+	auditLog   *audit.Logger
+	auditCfg   config.Audit
+	auditClose sync.Once
+	auditErr   error
+
 	mu       sync.Mutex
 	ln       net.Listener
 	closing  bool
@@ -67,7 +78,8 @@ type snapshot struct {
 	mockSecret []byte
 }
 
-// NewServer validates the options and compiles the initial policy.
+// NewServer validates the options, compiles the initial policy and opens the audit
+// log. It fails when the audit log cannot be written.
 func NewServer(opts Options) (*Server, error) {
 	if opts.Config == nil {
 		return nil, errors.New("proxy: Options.Config is required")
@@ -97,12 +109,27 @@ func NewServer(opts Options) (*Server, error) {
 	if err := s.Reload(opts.Config); err != nil {
 		return nil, err
 	}
+	if err := s.openAudit(opts.Config.Audit, opts.AuditSink); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Reload compiles cfg and, if it is valid, makes it the policy for every new statement.
-// An invalid cfg leaves the current policy in place and returns why.
+// An invalid cfg leaves the current policy in place and returns why. Either way the
+// audit log records it. The [audit] section itself takes effect only at a restart.
 func (s *Server) Reload(cfg *config.Config) error {
+	err := s.reload(cfg)
+	if err == nil && s.auditLog != nil && cfg.Audit != s.auditCfg {
+		s.log.Warn("the [audit] section changed: restart pgmask to apply it; the audit log goes on as configured at startup")
+	}
+	if snap := s.snapshot.Load(); snap != nil {
+		s.recordReload(snap.policy.Version, err)
+	}
+	return err
+}
+
+func (s *Server) reload(cfg *config.Config) error {
 	secrets, err := readSecrets(cfg)
 	if err != nil {
 		return err
@@ -211,7 +238,9 @@ func (s *Server) isClosing() bool {
 }
 
 // Shutdown stops accepting connections and waits for open sessions to end. When ctx
-// expires first, the remaining sessions are told the server is shutting down and closed.
+// expires first, the remaining sessions are told the server is shutting down and closed,
+// and ctx.Err() is returned. Then it closes the audit log; an error doing so (records
+// that could not be written) is returned instead.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -225,18 +254,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
+		s.mu.Lock()
+		for sess := range s.sessions {
+			sess.terminate()
+		}
+		s.mu.Unlock()
+		<-done
+		err = ctx.Err()
 	}
-	s.mu.Lock()
-	for sess := range s.sessions {
-		sess.terminate()
+	// After the sessions, so that their last records are in.
+	if aerr := s.closeAudit(); aerr != nil {
+		s.log.Error("closing the audit log", "err", aerr.Error())
+		return aerr
 	}
-	s.mu.Unlock()
-	<-done
-	return ctx.Err()
+	return err
 }
 
 // ActiveSessions reports how many client sessions are open.

@@ -51,18 +51,25 @@ type Session struct {
 	readies atomic.Uint64
 	denials denialQueue
 
+	// id and clientAddr name the session in the audit log; aud is its side of the
+	// log, nil when the audit log is off (see pending.go).
+	id, clientAddr string
+	aud            *sessionAudit
+
 	terminating  atomic.Bool // set by Server.Shutdown when the drain time is over
 	upstreamDone atomic.Bool // set by the relay when the upstream stopped
 	closeOnce    sync.Once
 }
 
 func newSession(srv *Server, conn net.Conn) *Session {
+	addr := conn.RemoteAddr().String()
 	return &Session{
-		srv:     srv,
-		log:     srv.log.With("client", conn.RemoteAddr().String()),
-		client:  conn,
-		clientR: bufio.NewReaderSize(conn, readBufferSize),
-		clientW: bufio.NewWriterSize(conn, writeBufferSize),
+		srv:        srv,
+		log:        srv.log.With("client", addr),
+		client:     conn,
+		clientR:    bufio.NewReaderSize(conn, readBufferSize),
+		clientW:    bufio.NewWriterSize(conn, writeBufferSize),
+		clientAddr: addr,
 	}
 }
 
@@ -83,6 +90,7 @@ func (s *Session) run() {
 	defer s.srv.cancels.remove(s.key)
 	s.log.Info("session started", "user", s.user, "role", s.role)
 	start := time.Now()
+	s.startAudit()
 
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- s.relay() }()
@@ -90,6 +98,7 @@ func (s *Session) run() {
 	upstreamAlive := !s.upstreamDone.Load()
 	s.upstream.Close() // ends the relay if it is still running
 	relayErr := <-relayDone
+	s.endAudit(time.Since(start), err, upstreamAlive)
 	if err != nil && upstreamAlive {
 		// After the relay has ended, so the client never sees the cancel's error.
 		s.cancelUpstream()

@@ -108,13 +108,16 @@ func (s *Session) handshake() (bool, error) {
 	s.params = params
 
 	if err := s.authenticate(backend, snap); err != nil {
+		s.auditLoginFailure(err)
 		return false, err
 	}
 	// Checked after authentication, as PostgreSQL does, so only a caller who proved
 	// the password learns which database pgmask serves.
 	if params["database"] != cfg.Upstream.Database {
-		return false, fatalf("3D000", fmt.Sprintf("database %q does not exist", params["database"]),
+		err := fatalf("3D000", fmt.Sprintf("database %q does not exist", params["database"]),
 			fmt.Sprintf("pgmask serves the database %q.", cfg.Upstream.Database))
+		s.auditLoginFailure(err)
+		return false, err
 	}
 
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)

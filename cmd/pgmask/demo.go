@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -78,7 +79,16 @@ func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	cfg, err := demoConfig(upstream, *listen)
+	auditDir, err := os.MkdirTemp("", "pgmask-demo-audit-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(auditDir)
+	auditCfg, err := demoAudit(auditDir)
+	if err != nil {
+		return err
+	}
+	cfg, err := demoConfig(upstream, *listen, auditCfg)
 	if err != nil {
 		return err
 	}
@@ -91,6 +101,8 @@ func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	printDemoUsers(stdout, cfg, ln.Addr().(*net.TCPAddr))
+	printDemoAudit(stdout, cfg.Audit)
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -99,7 +111,7 @@ func runDemo(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(stdout, "\nStopping pgmask and removing the demo cluster...")
+	fmt.Fprintln(stdout, "\nStopping pgmask and removing the demo cluster and its audit log...")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -118,9 +130,26 @@ func loadClinic(ctx context.Context, upstream *pgx.ConnConfig, patients int) err
 	return clinic.Load(ctx, conn, clinic.Options{Patients: patients})
 }
 
+// demoAudit is a file audit log in dir, keyed with a random key written next to it, so
+// the demo shows what pgmask records and `pgmask audit verify` can check it.
+func demoAudit(dir string) (config.Audit, error) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	keyFile := filepath.Join(dir, "audit.key")
+	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return config.Audit{}, err
+	}
+	return config.Audit{
+		Sink:    config.AuditSinkFile,
+		Path:    filepath.Join(dir, "audit.jsonl"),
+		KeyFile: keyFile,
+	}, nil
+}
+
 // demoConfig is the documented example configuration pointed at the demo database, with
-// every user's verifier replaced by one for its demo password.
-func demoConfig(upstream *pgx.ConnConfig, listen string) (*config.Config, error) {
+// every user's verifier replaced by one for its demo password, and audit as its audit
+// log.
+func demoConfig(upstream *pgx.ConnConfig, listen string, audit config.Audit) (*config.Config, error) {
 	cfg, err := config.Parse(examples.Config, examples.ConfigPath)
 	if err != nil {
 		return nil, err
@@ -144,6 +173,7 @@ func demoConfig(upstream *pgx.ConnConfig, listen string) (*config.Config, error)
 		u.Expires = nil
 		cfg.Users[name] = u
 	}
+	cfg.Audit = audit
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
@@ -163,5 +193,11 @@ func printDemoUsers(w io.Writer, cfg *config.Config, addr *net.TCPAddr) {
 		fmt.Fprintf(w, "  psql \"host=%s port=%d dbname=%s user=%s password=%s sslmode=disable\"\n\n",
 			addr.IP, addr.Port, cfg.Upstream.Database, name, demoPassword(name))
 	}
-	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+func printDemoAudit(w io.Writer, a config.Audit) {
+	fmt.Fprintf(w, "Every statement is recorded, without its literals, in the audit log\n  %s\n", a.Path)
+	fmt.Fprintln(w, "(kept until the demo stops). Check that no record was changed, removed or added with:")
+	fmt.Fprintf(w, "\n  pgmask audit verify --key-file %s %s\n\n", a.KeyFile, a.Path)
+	fmt.Fprintln(w, "(from a source checkout: go run ./cmd/pgmask audit verify ...).")
 }

@@ -159,6 +159,30 @@ func TestTheDemoServesThePrintedPsqlCommandAndCleansUpOnCtrlC(t *testing.T) {
 		t.Fatalf("data directory %s: %v", dataDir, err)
 	}
 
+	// The printed audit verify command checks the demo's audit log, which holds dave's
+	// statements without their literals.
+	psqlAs(t, command, `-X -A -t -c "SELECT count(*) FROM clinic.patients WHERE ssn = 'CANARY-DEMO-61f0'"`)
+	var verify []string
+	for _, line := range strings.Split(printed.String(), "\n") {
+		if l := strings.TrimSpace(line); strings.HasPrefix(l, "pgmask audit verify ") {
+			verify = strings.Fields(l)
+		}
+	}
+	if len(verify) != 6 {
+		t.Fatalf("no pgmask audit verify command printed:\n%s", printed.String())
+	}
+	auditFile := verify[5]
+	waitFor(t, "the demo's statements reach its audit log", func() bool {
+		data, _ := os.ReadFile(auditFile)
+		return strings.Contains(string(data), `WHERE ssn = ?`)
+	}, printed.String)
+	if out, err := exec.Command(bin, verify[1:]...).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "OK: ") {
+		t.Errorf("%s: %v\n%s", strings.Join(verify, " "), err, out)
+	}
+	if data, _ := os.ReadFile(auditFile); strings.Contains(string(data), "CANARY-DEMO-61f0") {
+		t.Errorf("the demo's audit log holds a literal:\n%s", data)
+	}
+
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -178,6 +202,9 @@ func TestTheDemoServesThePrintedPsqlCommandAndCleansUpOnCtrlC(t *testing.T) {
 
 	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the demo cluster's data directory %s still exists (%v)", dataDir, err)
+	}
+	if _, err := os.Stat(filepath.Dir(auditFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the demo's audit directory %s still exists (%v)", filepath.Dir(auditFile), err)
 	}
 	if pids := processesMentioning(dataDir); len(pids) > 0 {
 		t.Errorf("processes %v still run on the demo cluster's data directory", pids)

@@ -28,6 +28,9 @@ func commands() []command {
 		{"serve", "run the proxy with a configuration file", runServe},
 		{"demo", "start a throwaway PostgreSQL with clinic data and pgmask in front of it", runDemo},
 		{"passwd", "print the SCRAM-SHA-256 verifier of a password read from stdin", runPasswd},
+		{"audit", "verify the audit log's chain, or review who accessed what", runAudit},
+		{"check", "validate a configuration file against the live database schema", runCheck},
+		{"explain", "show the SQL pgmask sends upstream for a statement of a role, or why it refuses it", runExplain},
 	}
 }
 

@@ -36,14 +36,16 @@ func runServe(args []string, _ io.Reader, _, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
+		srv.Shutdown(context.Background()) // ends the audit log's chain properly
 		return err
 	}
 	return serveUntilSignal(srv, ln, cfg, *path, log)
 }
 
 // serveUntilSignal runs srv on ln. SIGHUP reloads the configuration file (an invalid
-// file keeps the running policy and logs why); SIGINT or SIGTERM stop accepting and
-// drain open sessions for server.shutdown_timeout.
+// file keeps the running policy and logs why); SIGINT or SIGTERM stop accepting, drain
+// open sessions for server.shutdown_timeout, and close the audit log (an error if
+// records could not be written).
 func serveUntilSignal(srv *proxy.Server, ln net.Listener, cfg *config.Config, path string, log *slog.Logger) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -77,7 +79,9 @@ func serveUntilSignal(srv *proxy.Server, ln net.Listener, cfg *config.Config, pa
 func reload(srv *proxy.Server, path string, log *slog.Logger) {
 	cfg, err := config.Load(path)
 	if err == nil {
-		err = srv.Reload(cfg)
+		err = srv.Reload(cfg) // records the reload in the audit log
+	} else {
+		srv.ReloadFailed(err)
 	}
 	if err != nil {
 		log.Error("reload failed; keeping the running policy", "config", path, "err", err.Error())

@@ -20,8 +20,8 @@ import (
 )
 
 // serveConfig is a pgmask.toml for `pgmask serve` in front of cluster, where the
-// support role is granted the tables listed.
-func serveConfig(t *testing.T, cluster *pgtest.Cluster, port int, verifier string, tables string) string {
+// support role is granted the tables listed, with its audit log in dir.
+func serveConfig(t *testing.T, cluster *pgtest.Cluster, port int, verifier string, tables string, dir string) string {
 	return fmt.Sprintf(`[server]
 listen = "127.0.0.1:%d"
 shutdown_timeout = "2s"
@@ -45,7 +45,11 @@ transforms = { ssn = "last4" }
 [users.sam]
 password = "%s"
 role = "support"
-`, port, cluster.Host, cluster.Port, cluster.User, cluster.Password, tables, verifier)
+
+[audit]
+path = "%s/audit.jsonl"
+key_file = "%s/audit.key"
+`, port, cluster.Host, cluster.Port, cluster.User, cluster.Password, tables, verifier, dir, dir)
 }
 
 func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T) {
@@ -75,13 +79,17 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	path := filepath.Join(t.TempDir(), "pgmask.toml")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pgmask.toml")
 	write := func(text string) {
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write(serveConfig(t, cluster, port, v.String(), `"clinic.patients"`))
+	if err := os.WriteFile(filepath.Join(dir, "audit.key"), []byte(rand.Text()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(serveConfig(t, cluster, port, v.String(), `"clinic.patients"`, dir))
 
 	bin := buildPgmask(t)
 	var log lockedBuffer
@@ -114,7 +122,7 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 	}
 
 	// Revoke the table and reload: new statements are refused.
-	write(serveConfig(t, cluster, port, v.String(), ""))
+	write(serveConfig(t, cluster, port, v.String(), "", dir))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "the reload revokes the table", func() bool {
 		_, err := query()
@@ -122,7 +130,7 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 	}, log.String)
 
 	// An invalid file keeps the running policy and the log says exactly why.
-	write(serveConfig(t, cluster, port, v.String(), `"clinic.nosuch"`))
+	write(serveConfig(t, cluster, port, v.String(), `"clinic.nosuch"`, dir))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "the failed reload is logged", func() bool {
 		return strings.Contains(log.String(), "reload failed") && strings.Contains(log.String(), `clinic.nosuch`)
@@ -139,6 +147,54 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatalf("pgmask serve did not stop within 15s of SIGTERM\n%s", log.String())
+	}
+
+	// The audit log verifies, and it recorded both reloads, the refused one with why.
+	out, err := exec.Command(bin, "audit", "verify", "--key-file", filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.jsonl")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgmask audit verify: %v\n%s", err, out)
+	}
+	records, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reloads []string
+	for _, line := range strings.Split(string(records), "\n") {
+		if strings.Contains(line, `"kind":"reload"`) {
+			reloads = append(reloads, line)
+		}
+	}
+	if len(reloads) != 2 || !strings.Contains(reloads[0], `"decision":"allowed"`) ||
+		!strings.Contains(reloads[1], `"decision":"denied"`) || !strings.Contains(reloads[1], "clinic.nosuch") {
+		t.Errorf("want an applied and a refused reload in the audit log, got:\n%s", strings.Join(reloads, "\n"))
+	}
+}
+
+func TestServeRefusesToStartWithoutItsAuditKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pgmask.toml")
+	cfg := `[upstream]
+database = "clinic"
+user = "pgmask"
+
+[audit]
+path = "audit.jsonl"
+key_env = "PGMASK_TEST_UNSET_AUDIT_KEY"
+`
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(buildPgmask(t), "serve", "--config", path)
+	cmd.Env = append(os.Environ(), "PGMASK_TEST_UNSET_AUDIT_KEY=")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("pgmask serve started without an audit key:\n%s", out)
+	}
+	if !strings.Contains(string(out), "audit") || !strings.Contains(string(out), "PGMASK_TEST_UNSET_AUDIT_KEY") {
+		t.Errorf("the error does not say the audit key is missing:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "audit.jsonl")); err == nil {
+		t.Errorf("an audit file was started although the key is missing")
 	}
 }
 

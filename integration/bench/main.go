@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime/pprof"
 	"slices"
@@ -115,7 +116,9 @@ func run(seconds, rounds, clients, scale int) error {
 
 // startProxies runs pgmask in this process in front of the cluster, with one user per
 // role the benchmark compares: "full" (no rewriting) and "masked" (minimum necessary,
-// pgbench_accounts.filler redacted, so every statement is rewritten).
+// pgbench_accounts.filler redacted, so every statement is rewritten), both without an
+// audit log; and a second pgmask with a file audit log in a temporary directory, for
+// the masked role again, so the cost of auditing is measured in the same run.
 func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 	password := rand.Text()
 	salt := make([]byte, 16)
@@ -152,28 +155,74 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 			"bench_masked": {Password: v.String(), Role: "masked"},
 		},
 	}
-	if err := cfg.CheckAndSetDefaults(); err != nil {
-		return nil, nil, err
-	}
-	srv, err := proxy.NewServer(proxy.Options{Config: cfg})
+	plain := *cfg
+	plain.Audit = config.Audit{Sink: config.AuditSinkOff}
+	port, stopPlain, err := serve(&plain)
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+
+	dir, err := os.MkdirTemp("", "pgmask-bench-audit-")
 	if err != nil {
+		stopPlain()
 		return nil, nil, err
 	}
-	go srv.Serve(ln)
-	port := ln.Addr().(*net.TCPAddr).Port
+	// The default queue_limit (10000 records) is under a second of this load: one slow
+	// fsync of a busy test machine would make pgmask refuse statements and abort the
+	// run. A larger queue changes when pgmask fails closed, not what auditing costs.
+	audited := *cfg
+	audited.Audit = config.Audit{
+		Sink: config.AuditSinkFile, Path: filepath.Join(dir, "audit.jsonl"), KeyFile: filepath.Join(dir, "audit.key"),
+		QueueLimit: 200000,
+	}
+	auditPort, stopAudited, err := func() (int, func(), error) {
+		if err := os.WriteFile(audited.Audit.KeyFile, []byte(rand.Text()), 0o600); err != nil {
+			return 0, nil, err
+		}
+		return serve(&audited)
+	}()
+	if err != nil {
+		stopPlain()
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
 	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
+		stopPlain()
+		stopAudited()
+		if info, err := os.Stat(audited.Audit.Path); err == nil {
+			fmt.Fprintf(os.Stderr, "audit log of pgmask-masked-audit: %d bytes\n", info.Size())
+		}
+		os.RemoveAll(dir)
 	}
 	return []target{
 		{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password},
 		{name: "pgmask-masked", host: "127.0.0.1", port: port, user: "bench_masked", password: password},
+		{name: "pgmask-masked-audit", host: "127.0.0.1", port: auditPort, user: "bench_masked", password: password},
 	}, stop, nil
+}
+
+// serve runs a pgmask server with cfg on a free port until stop is called.
+func serve(cfg *config.Config) (port int, stop func(), err error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return 0, nil, err
+	}
+	srv, err := proxy.NewServer(proxy.Options{Config: cfg})
+	if err != nil {
+		return 0, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Shutdown(context.Background())
+		return 0, nil, err
+	}
+	go srv.Serve(ln)
+	return ln.Addr().(*net.TCPAddr).Port, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "shutting pgmask down: %v\n", err)
+		}
+	}, nil
 }
 
 var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
