@@ -20,9 +20,10 @@ func grantPatients(cfg *config.Config) {
 	cfg.Roles["support"] = r
 }
 
-func TestAReloadAppliesToOpenSessionsAtTheirNextStatement(t *testing.T) {
+func TestAReloadThatChangesARoleEndsItsOpenSessionsAtTheirNextStatement(t *testing.T) {
 	p := startProxy(t, grantPatients)
 	conn := p.connect(t, "sam")
+	other := p.connect(t, "dana") // role clinician, unchanged by the reload
 	ctx := context.Background()
 
 	var ssn string
@@ -32,20 +33,30 @@ func TestAReloadAppliesToOpenSessionsAtTheirNextStatement(t *testing.T) {
 	if !strings.HasPrefix(ssn, "XXX-XX-") {
 		t.Fatalf("ssn = %q, want it masked to its last four digits", ssn)
 	}
+	// A statement prepared under the old policy lives upstream; it must not outlive it.
+	if _, err := conn.Prepare(ctx, "lookup", "SELECT ssn FROM clinic.patients WHERE id = $1"); err != nil {
+		t.Fatal(err)
+	}
 
 	revoked := baseConfig() // support no longer has clinic.patients
+	revoked.Audit = p.cfg.Audit
 	if err := revoked.CheckAndSetDefaults(); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.srv.Reload(revoked); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	_, err := conn.Exec(ctx, "SELECT ssn FROM clinic.patients WHERE id = 1")
-	if pgErr := asPgError(err); pgErr == nil || pgErr.Code != "42501" {
-		t.Fatalf("after revoking the table the same open session got %v, want SQLSTATE 42501", err)
+	_, err := conn.Exec(ctx, "lookup", 1)
+	if pgErr := asPgError(err); pgErr == nil || pgErr.Code != "57P01" || !strings.Contains(pgErr.Message, "policy") {
+		t.Fatalf("executing a statement prepared before the revocation gave %v, want the session ended with 57P01", err)
 	}
-	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
-		t.Fatalf("the session stays usable after the refusal: %v", err)
+	fresh := p.connect(t, "sam")
+	_, err = fresh.Exec(ctx, "SELECT ssn FROM clinic.patients WHERE id = 1")
+	if pgErr := asPgError(err); pgErr == nil || pgErr.Code != "42501" {
+		t.Fatalf("a new session after the revocation got %v, want SQLSTATE 42501", err)
+	}
+	if _, err := other.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("a session whose role the reload did not change keeps working: %v", err)
 	}
 }
 

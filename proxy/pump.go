@@ -36,6 +36,12 @@ func (s *Session) pump() error {
 			return err
 		}
 		switch typ {
+		case 'Q', 'P', 'B', 'E', 'F':
+			if err := s.samePolicy(); err != nil {
+				return err
+			}
+		}
+		switch typ {
 		case 'Q':
 			err = s.forwardQuery(fr, n)
 		case 'P':

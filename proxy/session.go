@@ -43,6 +43,8 @@ type Session struct {
 	// upstream session; the rewriter resolves names against exactly these.
 	upstreamUser, searchPath string
 	key                      cancelKey
+	// snap is the policy snapshot the session started under (see policy.go).
+	snap *snapshot
 
 	// cycles counts the messages sent upstream that each end in one ReadyForQuery
 	// (Query, Sync, FunctionCall); readies counts the ReadyForQuery messages relayed.

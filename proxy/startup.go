@@ -41,6 +41,7 @@ const maxStartupMessage = 10000
 // without error when the connection was a cancel request.
 func (s *Session) handshake() (bool, error) {
 	snap := s.srv.snapshot.Load()
+	s.snap = snap
 	cfg := snap.cfg
 	deadline := time.Now().Add(cfg.Server.StartupTimeout.Duration)
 	if cfg.Server.StartupTimeout.Duration > 0 {
