@@ -19,7 +19,7 @@ func (s *Server) RefreshCatalog(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := dialUpstream(ctx, cfg, cfg.Upstream.User, password, map[string]string{"application_name": "pgmask catalog"})
+	conn, err := DialUpstream(ctx, cfg, cfg.Upstream.User, password, map[string]string{"application_name": "pgmask catalog"})
 	if err != nil {
 		return fmt.Errorf("loading the catalog: %w", err)
 	}

@@ -130,7 +130,7 @@ func (s *Server) Reload(cfg *config.Config) error {
 }
 
 func (s *Server) reload(cfg *config.Config) error {
-	secrets, err := readSecrets(cfg)
+	secrets, err := ReadSecrets(cfg)
 	if err != nil {
 		return err
 	}
@@ -300,9 +300,9 @@ func mockSecret(cfg *config.Config) []byte {
 	return h.Sum(nil)
 }
 
-// readSecrets reads what the policy needs besides the file: the masking key and the
+// ReadSecrets reads what the policy needs besides the file: the masking key and the
 // replacement ZIP3 list, if configured.
-func readSecrets(cfg *config.Config) (rewriter.Secrets, error) {
+func ReadSecrets(cfg *config.Config) (rewriter.Secrets, error) {
 	key, err := cfg.Masking.ResolveKey()
 	if err != nil {
 		return rewriter.Secrets{}, err

@@ -32,7 +32,7 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 	}
 	s.upstreamUser = user
 	s.searchPath = snap.cfg.Upstream.SearchPath
-	pc, err := dialUpstream(ctx, snap.cfg, user, password, s.pinnedParams(snap))
+	pc, err := DialUpstream(ctx, snap.cfg, user, password, s.pinnedParams(snap))
 	if err != nil {
 		s.log.Warn("upstream connection failed", "err", err.Error())
 		var pgErr *pgconn.PgError
@@ -65,8 +65,11 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 	}, nil
 }
 
-// dialUpstream connects to the configured upstream database as user.
-func dialUpstream(ctx context.Context, cfg *config.Config, user, password string, params map[string]string) (*pgconn.PgConn, error) {
+// DialUpstream connects to the configured upstream database as user, with the address,
+// TLS settings and database every pgmask session uses; params are the startup
+// parameters. pgmask's commands that read the upstream (explain, check) use it too, so
+// they see the database exactly as sessions do.
+func DialUpstream(ctx context.Context, cfg *config.Config, user, password string, params map[string]string) (*pgconn.PgConn, error) {
 	up := cfg.Upstream
 	host, port, err := net.SplitHostPort(up.Address)
 	if err != nil {

@@ -6,16 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgconn"
 
 	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/proxy"
 	"github.com/pgmask/pgmask/proxy/catalog"
 	"github.com/pgmask/pgmask/rewriter"
-	"github.com/pgmask/pgmask/rewriter/transform"
 )
 
 // explainKey stands in for the master key of the keyed transforms (hash, date_shift)
@@ -112,17 +111,11 @@ transforms (hash, date_shift) are shown with a placeholder key, never the real o
 // with explainKey in place of the master key: the [masking] ZIP3 table, and a check
 // that the configured key can be read.
 func policySecrets(cfg *config.Config) (rewriter.Secrets, error) {
-	if _, err := cfg.Masking.ResolveKey(); err != nil {
+	s, err := proxy.ReadSecrets(cfg)
+	if err != nil {
 		return rewriter.Secrets{}, err
 	}
-	s := rewriter.Secrets{Key: explainKey}
-	if cfg.Masking.Zip3File != "" {
-		z, err := transform.LoadZip3(cfg.Masking.Zip3File)
-		if err != nil {
-			return rewriter.Secrets{}, fmt.Errorf("masking.zip3_file: %w", err)
-		}
-		s.Zip3 = &z
-	}
+	s.Key = explainKey
 	return s, nil
 }
 
@@ -160,28 +153,15 @@ func connectCatalog(ctx context.Context, cfg *config.Config, dsn string) (*pgcon
 	return connectUpstream(ctx, cfg, cfg.Upstream.User, password)
 }
 
-// connectUpstream connects to the [upstream] database as user, with the address, TLS
-// settings and database the proxy uses (proxy/upstream.go).
+// connectUpstream connects to the [upstream] database as user, exactly as the proxy's
+// sessions do, with the search_path they pin.
 func connectUpstream(ctx context.Context, cfg *config.Config, user, password string) (*pgconn.PgConn, error) {
-	up := cfg.Upstream
-	host, port, err := net.SplitHostPort(up.Address)
+	conn, err := proxy.DialUpstream(ctx, cfg, user, password, map[string]string{
+		"application_name": "pgmask check",
+		"search_path":      cfg.Upstream.SearchPath,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("upstream.address: %w", err)
-	}
-	connString := fmt.Sprintf("host=%s port=%s dbname=%s user=%s sslmode=%s application_name='pgmask check'",
-		connValue(host), connValue(port), connValue(up.Database), connValue(user), connValue(up.SSLMode))
-	if up.SSLRootCert != "" {
-		connString += " sslrootcert=" + connValue(up.SSLRootCert)
-	}
-	pcfg, err := pgconn.ParseConfig(connString)
-	if err != nil {
-		return nil, fmt.Errorf("upstream: %w", err)
-	}
-	pcfg.Password = password
-	pinSearchPath(pcfg, cfg)
-	conn, err := pgconn.ConnectConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the upstream database %s at %s as %s: %w", up.Database, up.Address, user, err)
+		return nil, fmt.Errorf("connecting to the upstream database %s at %s as %s: %w", cfg.Upstream.Database, cfg.Upstream.Address, user, err)
 	}
 	return conn, nil
 }
@@ -191,11 +171,6 @@ func pinSearchPath(pcfg *pgconn.Config, cfg *config.Config) {
 	if cfg.Upstream.SearchPath != "" {
 		pcfg.RuntimeParams["search_path"] = cfg.Upstream.SearchPath
 	}
-}
-
-// connValue quotes a value for a libpq keyword/value connection string.
-func connValue(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // parseInterleaved parses flags that may come before or after the positional
