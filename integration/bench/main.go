@@ -82,6 +82,12 @@ func run(seconds, rounds, clients, scale int) error {
 	}
 	defer stop()
 	targets = append([]target{direct}, targets...)
+	if bouncer, stopBouncer, err := startPgBouncer(cluster); err != nil {
+		fmt.Fprintf(os.Stderr, "no PgBouncer reference: %v\n", err)
+	} else {
+		defer stopBouncer()
+		targets = append(targets, bouncer)
+	}
 
 	modes := []string{"simple", "extended", "prepared"}
 	tps := map[string]map[string][]float64{}
