@@ -13,4 +13,7 @@
 // and while the log cannot be written every statement is refused (auditlog.go). The
 // log receives statement text only as normalized by audit.Normalize, and of upstream
 // errors only their SQLSTATE; nothing else of the traffic is recorded or logged.
+//
+// Prometheus metrics and the health checks are served on a listener of their own
+// (metrics.go, health.go); their labels come from the configuration and fixed sets only.
 package proxy

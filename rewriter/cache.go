@@ -1,6 +1,7 @@
 package rewriter
 
 import (
+	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -15,6 +16,8 @@ import (
 // concurrent use.
 type Cache struct {
 	lru *lru.Cache[cacheKey, Result]
+	// hits and misses count lookups, for the proxy's metrics.
+	hits, misses atomic.Uint64
 }
 
 type cacheKey struct {
@@ -59,8 +62,10 @@ func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result
 		year: now.Year(), yday: now.YearDay(), sql: sql,
 	}
 	if r, ok := c.lru.Get(k); ok {
+		c.hits.Add(1)
 		return r
 	}
+	c.misses.Add(1)
 	r := Rewrite(sql, ctx, p, cat)
 	c.lru.Add(k, r)
 	return r
@@ -68,3 +73,7 @@ func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result
 
 // Len returns the number of cached rewrites.
 func (c *Cache) Len() int { return c.lru.Len() }
+
+// Stats returns how many lookups found their rewrite in the cache and how many had to
+// rewrite. Statements of full roles bypass the cache and count as neither.
+func (c *Cache) Stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }

@@ -40,3 +40,15 @@ func TestCacheIsBypassedForFullRoles(t *testing.T) {
 		t.Errorf("full role went through the cache: %+v", r)
 	}
 }
+
+func TestCacheCountsHitsAndMissesButNotFullRoles(t *testing.T) {
+	p, cat := fixture(t)
+	c := NewCache(10)
+	for range 3 {
+		c.Rewrite("SELECT id FROM clinic.patients", ctx("support"), p, cat)
+	}
+	c.Rewrite("SELECT 1", ctx("clinician"), p, cat)
+	if hits, misses := c.Stats(); hits != 2 || misses != 1 {
+		t.Errorf("Stats() = %d hits, %d misses; want 2, 1", hits, misses)
+	}
+}
