@@ -35,6 +35,9 @@ type Server struct {
 	StartupTimeout  Duration `toml:"startup_timeout"`
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// MetricsListen is where Prometheus metrics, /healthz and /readyz are served, on a
+	// listener of their own; "" serves none.
+	MetricsListen string `toml:"metrics_listen"`
 }
 
 // Upstream is the PostgreSQL server pgmask connects to on behalf of its clients.
@@ -126,7 +129,18 @@ type Role struct {
 	UpstreamPassword     string `toml:"upstream_password"`
 	UpstreamPasswordEnv  string `toml:"upstream_password_env"`
 	UpstreamPasswordFile string `toml:"upstream_password_file"`
+
+	// DataUseAgreement names the data use agreement a limited_data_set role discloses
+	// under (45 CFR 164.514(e)(4)); required for that profile and written into every
+	// audit record of the role.
+	DataUseAgreement string `toml:"data_use_agreement"`
+	// Expires is when the role's access ends (for a limited data set, when its data use
+	// agreement ends); nil means never. Written like users.X.expires (see expires.go).
+	Expires *time.Time `toml:"expires"`
 }
+
+// ExpiresAt returns when the role's access ends, and false when it never does.
+func (r Role) ExpiresAt() (time.Time, bool) { return expiresAt(r.Expires) }
 
 // IsReadOnly reports whether the role may only run statements that do not write
 // (see IsWriteStatement). An unset read_only is read-only unless the profile is full.
@@ -148,14 +162,29 @@ type User struct {
 	// through that day in UTC, i.e. it ends at the following midnight UTC); Parse turns
 	// all three into this one instant (see expires.go).
 	Expires *time.Time `toml:"expires"`
+
+	// Purposes maps a purpose of use the user may declare (SET pgmask.purpose) to the
+	// role it gives; see Purposes for the names.
+	Purposes map[string]string `toml:"purposes"`
+	// BreakGlass, when set, lets the user elevate to another role in an emergency
+	// (SET pgmask.break_glass = 'justification') for at most its Max.
+	BreakGlass *BreakGlass `toml:"break_glass"`
 }
 
 // ExpiresAt returns when the user's access ends, and false when it never does.
-func (u User) ExpiresAt() (time.Time, bool) {
-	if u.Expires == nil {
+func (u User) ExpiresAt() (time.Time, bool) { return expiresAt(u.Expires) }
+
+func expiresAt(t *time.Time) (time.Time, bool) {
+	if t == nil {
 		return time.Time{}, false
 	}
-	return *u.Expires, true
+	return *t, true
+}
+
+// BreakGlass is a user's emergency elevation: the role and how long it may last.
+type BreakGlass struct {
+	Role string   `toml:"role"`
+	Max  Duration `toml:"max"`
 }
 
 // Duration is a time.Duration written in TOML as a Go duration string ("30s", "5m").

@@ -2,10 +2,10 @@ package config
 
 import "time"
 
-// users.X.expires may be written in three TOML forms. BurntSushi/toml tells them apart
+// users.X.expires and roles.X.expires may be written in three TOML forms. BurntSushi/toml tells them apart
 // only by the name of the time.Location it gives local values (and then loses when it
 // decodes into a time.Time field), so Parse reads the form from the generic document
-// and stores one unambiguous instant in User.Expires:
+// and stores one unambiguous instant in User.Expires and Role.Expires:
 //
 //	expires = 2027-06-30T17:00:00-05:00  # offset datetime: that instant
 //	expires = 2027-06-30T17:00:00        # local datetime: that wall-clock time in UTC
@@ -36,18 +36,30 @@ func expiryInstant(t time.Time) time.Time {
 	return t
 }
 
-// setExpiries sets User.Expires from the generic form of the document.
+// setExpiries sets User.Expires and Role.Expires from the generic form of the document.
 func (c *Config) setExpiries(doc map[string]any) {
-	users, _ := doc["users"].(map[string]any)
-	for name, u := range users {
-		fields, _ := u.(map[string]any)
-		t, ok := fields["expires"].(time.Time)
-		if !ok {
-			continue
-		}
-		at := expiryInstant(t)
+	for name, at := range expiries(doc, "users") {
 		user := c.Users[name]
-		user.Expires = &at
+		user.Expires = at
 		c.Users[name] = user
 	}
+	for name, at := range expiries(doc, "roles") {
+		role := c.Roles[name]
+		role.Expires = at
+		c.Roles[name] = role
+	}
+}
+
+// expiries returns the expiry instant of every entry of a section that has one.
+func expiries(doc map[string]any, section string) map[string]*time.Time {
+	out := map[string]*time.Time{}
+	entries, _ := doc[section].(map[string]any)
+	for name, e := range entries {
+		fields, _ := e.(map[string]any)
+		if t, ok := fields["expires"].(time.Time); ok {
+			at := expiryInstant(t)
+			out[name] = &at
+		}
+	}
+	return out
 }

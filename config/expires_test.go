@@ -55,3 +55,18 @@ func TestAUserWithoutExpiresNeverExpires(t *testing.T) {
 		t.Errorf("ExpiresAt() = %v, true; want no expiry", at)
 	}
 }
+
+func TestARoleExpiresLikeAUser(t *testing.T) {
+	src := doc{roles: okRoles + "expires = 2027-06-30\n"}.String()
+	c, err := Parse([]byte(src), "pgmask.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := c.Roles["support"].ExpiresAt()
+	if want := time.Date(2027, 7, 1, 0, 0, 0, 0, time.UTC); !ok || !got.Equal(want) {
+		t.Errorf("roles.support.expires = 2027-06-30 gives %v (%t), want %v", got, ok, want)
+	}
+	if _, ok := c.Users["alice"].ExpiresAt(); ok {
+		t.Error("the role's expiry leaked into its user's")
+	}
+}

@@ -118,6 +118,7 @@ func (v *validator) role(name string, r *Role) {
 	}
 
 	v.statements(name, r)
+	v.dataUse(name, r)
 
 	if r.UpstreamUser == "" && (r.UpstreamPassword != "" || r.UpstreamPasswordEnv != "" || r.UpstreamPasswordFile != "") {
 		v.errorf(at("upstream_user"), "required when the role sets an upstream password")

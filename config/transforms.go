@@ -30,6 +30,7 @@ const (
 	TransformDateShift      = "date_shift"      // date_shift(days): shifted per subject by up to ±days
 	TransformRedactPatterns = "redact_patterns" // SSN, phone and email patterns in free text masked
 	TransformExpr           = "expr"            // expr("SQL"): a vetted SQL expression
+	TransformCode           = "code"            // the subject's random re-identification code (164.514(c))
 )
 
 // transformParams describes the arguments of every transform; one without an entry
@@ -47,7 +48,7 @@ var Transforms = []string{
 	TransformKeep, TransformExclude, TransformNull, TransformRedact, TransformLast4,
 	TransformPartial, TransformEmailDomain, TransformHash, TransformYear, TransformMonth,
 	TransformZIP3, TransformAgeTop90, TransformBucket, TransformRound, TransformDateShift,
-	TransformRedactPatterns, TransformExpr,
+	TransformRedactPatterns, TransformExpr, TransformCode,
 }
 
 // Transform is a parsed transform.

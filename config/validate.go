@@ -70,6 +70,13 @@ func (v *validator) server() {
 	} else if err := checkHostPort(s.Listen, true); err != nil {
 		v.errorf(key("server", "listen"), "%v", err)
 	}
+	if s.MetricsListen != "" {
+		if err := checkHostPort(s.MetricsListen, true); err != nil {
+			v.errorf(key("server", "metrics_listen"), "%v", err)
+		} else if s.MetricsListen == s.Listen && !strings.HasSuffix(s.Listen, ":0") {
+			v.errorf(key("server", "metrics_listen"), "must differ from server.listen (%s): metrics are served on a listener of their own", s.Listen)
+		}
+	}
 	switch {
 	case s.MaxMessageBytes == 0:
 		s.MaxMessageBytes = DefaultMaxMessageBytes
@@ -204,6 +211,7 @@ func (v *validator) users() {
 		case !ok:
 			v.errorf(key("users", name, "role"), "%s", unknown("role", u.Role, sortedKeys(v.c.Roles)))
 		}
+		v.purposes(name, u)
 	}
 }
 

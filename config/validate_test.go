@@ -20,6 +20,10 @@ var validationCases = []struct {
 		doc{server: "[server]\nlisten = \"localhost\" # <-\n"}, `server.listen: want host:port, got "localhost"`},
 	{"a listen port out of range is rejected",
 		doc{server: "[server]\nlisten = \":65536\" # <-\n"}, `server.listen: port "65536" of ":65536" must be a number from 0 to 65535`},
+	{"a metrics_listen address without a port is rejected",
+		doc{server: "[server]\nmetrics_listen = \"localhost\" # <-\n"}, `server.metrics_listen: want host:port, got "localhost"`},
+	{"a metrics_listen equal to listen is rejected",
+		doc{server: "[server]\nlisten = \"127.0.0.1:6432\"\nmetrics_listen = \"127.0.0.1:6432\" # <-\n"}, "server.metrics_listen: must differ from server.listen (127.0.0.1:6432)"},
 	{"a tiny max_message_bytes is rejected",
 		doc{server: "[server]\nmax_message_bytes = 1023 # <-\n"}, "server.max_message_bytes: must be from 1024 to 1073741824 (1 GiB), got 1023"},
 	{"a max_message_bytes above 1 GiB is rejected",
@@ -113,6 +117,13 @@ var validationCases = []struct {
 	{"an empty statement list is rejected",
 		doc{roles: okRoles + "statements = [] # <-\n"}, "roles.support.statements: lists no statement kind"},
 
+	{"a limited data set needs a data use agreement",
+		doc{roles: okRoles + "[roles.quality] # <-\nprofile = \"limited_data_set\"\nexpires = 2027-06-30\n"}, "roles.quality.data_use_agreement: required for profile limited_data_set"},
+	{"a limited data set needs an end date",
+		doc{roles: okRoles + "[roles.quality] # <-\nprofile = \"limited_data_set\"\ndata_use_agreement = \"DUA-2026-014\"\n"}, "roles.quality.expires: required for profile limited_data_set: when the data use agreement ends"},
+	{"a role expiry must be a date",
+		doc{roles: okRoles + "expires = \"2027-06-30\" # <-\n"}, "roles.support.expires: want a TOML date or datetime without quotes"},
+
 	// [users]
 	{"a plain-text password is rejected",
 		doc{users: "[users.alice]\npassword = \"hunter2\" # <-\nrole = \"support\"\n"}, "users.alice.password: plain-text passwords are not accepted: store a SCRAM-SHA-256 verifier (make one with `pgmask passwd`"},
@@ -156,6 +167,22 @@ var validationCases = []struct {
 		doc{audit: "[audit]\nbatch_size = 10001 # <-\n"}, "audit.batch_size: must be from 1 to 10000, got 10001"},
 	{"a flush_interval above 10s is rejected",
 		doc{audit: "[audit]\nflush_interval = \"1m\" # <-\n"}, "audit.flush_interval: must be from 1ms to 10s, got 1m0s"},
+	{"an unknown purpose is rejected with a suggestion",
+		doc{users: okUsers + "purposes = { treatmnt = \"support\" } # <-\n"}, `users.alice.purposes.treatmnt: unknown purpose "treatmnt" (did you mean "treatment"?)`},
+	{"a purpose must map to a defined role",
+		doc{users: okUsers + "purposes = { treatment = \"clinician\" } # <-\n"}, `users.alice.purposes.treatment: unknown role "clinician"`},
+	{"only a minimum-necessary exception may map to a full role",
+		doc{roles: okRoles + "[roles.clinician]\nprofile = \"full\"\n", users: okUsers + "purposes = { operations = \"clinician\" } # <-\n"},
+		`users.alice.purposes.operations: role "clinician" has profile full, but minimum necessary applies to purpose "operations" (45 CFR 164.502(b))`},
+	{"a purpose role must share the upstream identity",
+		doc{roles: okRoles + "[roles.clinician]\nprofile = \"full\"\nupstream_user = \"clinician\"\n", users: okUsers + "purposes = { treatment = \"clinician\" } # <-\n"},
+		`users.alice.purposes.treatment: role "clinician" connects upstream as "clinician" but users.alice.role "support" as "pgmask"`},
+	{"break_glass needs a role",
+		doc{users: okUsers + "break_glass = { max = \"30m\" } # <-\n"}, "users.alice.break_glass.role: required"},
+	{"break_glass needs a maximum",
+		doc{roles: okRoles + "[roles.clinician]\nprofile = \"full\"\n", users: okUsers + "break_glass = { role = \"clinician\" } # <-\n"}, "users.alice.break_glass.max: required"},
+	{"break_glass may not last more than a day",
+		doc{roles: okRoles + "[roles.clinician]\nprofile = \"full\"\n", users: okUsers + "break_glass = { role = \"clinician\", max = \"48h\" } # <-\n"}, "users.alice.break_glass.max: 48h0m0s is longer than the 24h0m0s limit"},
 }
 
 func TestEachValidationRuleNamesFileLineAndKey(t *testing.T) {
@@ -187,13 +214,16 @@ func TestValidFilesPass(t *testing.T) {
 	}{
 		{"the minimal file", doc{}},
 		{"TLS on both sides", doc{
-			server:   "[server]\nlisten = \"[::1]:6432\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\nrequire_tls = true\n",
+			server:   "[server]\nlisten = \"[::1]:6432\"\nmetrics_listen = \"[::1]:9187\"\ntls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\nrequire_tls = true\n",
 			upstream: okUpstream + "sslmode = \"verify-full\"\nsslrootcert = \"ca.pem\"\n",
 		}},
 		{"every transform form", doc{roles: okRoles + `transforms = { name = "partial(1, 0)", ssn = "last4", birth_date = "date_shift(30)", free_text = "redact_patterns", none = "keep" }
 columns = { "clinic.patients.id" = "hash", "clinic.patients.dob" = "expr(\"date_trunc('year', dob)::date\")", "clinic.notes.body" = "null" }
 `}},
 		{"a writable restricted role", doc{roles: okRoles + "read_only = false\nstatements = [\"select\", \"insert\", \"update\"]\nfunctions = [\"clinic.age\"]\nrows = { \"clinic.notes\" = \"note_type <> 'psychotherapy'\" }\n"}},
+		{"purposes, break-glass and a limited data set", doc{
+			roles: okRoles + "[roles.clinician]\nprofile = \"full\"\n[roles.quality]\nprofile = \"limited_data_set\"\ntables = [\"clinic.patients\"]\ndata_use_agreement = \"DUA-2026-014\"\nexpires = 2027-06-30\n",
+			users: okUsers + "purposes = { treatment = \"clinician\", operations = \"support\", research = \"quality\" }\nbreak_glass = { role = \"clinician\", max = \"30m\" }\n"}},
 		{"email-style user names", doc{users: "[users.\"alice@example.com\"]\npassword = \"" + aliceVerifier + "\"\nrole = \"support\"\n"}},
 		{"a file audit sink with every key", doc{audit: "[audit]\nsink = \"file\"\npath = \"audit/pgmask.jsonl\"\nmax_bytes = 4096\nmax_age = \"1h\"\nkey_file = \"audit.key\"\nrotate_key_every = 100\nrotate_key_interval = \"1s\"\nqueue_limit = 1\nbatch_size = 10000\nflush_interval = \"1ms\"\n"}},
 		{"a postgres audit sink", doc{audit: "[audit]\nsink = \"postgres\"\ndsn_file = \"dsn\"\nchain = \"pgmask-1\"\nkey_env = \"K\"\nflush_interval = \"10s\"\n"}},

@@ -470,3 +470,73 @@ func TestRedactPatternsWorksWithoutStandardConformingStrings(t *testing.T) {
 		t.Errorf("redact_patterns with standard_conforming_strings off = %s, want %q", showValue(got), want)
 	}
 }
+
+// code reads the subject's code from pgmask.subject_codes (made here, or by another
+// test's proxy, inside a transaction that is rolled back), keeps the column's type,
+// ignores the column's own value, and gives NULL to a subject without a code.
+func TestCodeShowsTheSubjectsCodeInTheColumnsTypeAndNullWithoutOne(t *testing.T) {
+	conn := connectTransforms(t)
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS pgmask;
+		CREATE TABLE IF NOT EXISTS pgmask.subject_codes (subject text PRIMARY KEY, code bigint NOT NULL UNIQUE);
+		DELETE FROM pgmask.subject_codes WHERE code = 2147483647 OR subject IN ('-7', '-8');
+		INSERT INTO pgmask.subject_codes (subject, code) VALUES ('-7', 2147483647);
+		CREATE TEMP TABLE code_input (subject integer, v bigint) ON COMMIT DROP;
+		INSERT INTO code_input VALUES (-7, 42), (-7, 1234), (-8, 42), (NULL, 42)`); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := transform.Parse("code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ typ, want string }{
+		{"bigint", "2147483647"},
+		{"integer", "2147483647"},
+		{"numeric(12,2)", "2147483647.00"},
+		{"character varying(10)", "2147483647"},
+		{"text", "2147483647"},
+	} {
+		expr, err := spec.Expr(transform.Column{Ref: `t."v"`, Type: c.typ, Subject: `t."subject"`}, transform.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE code_output ON COMMIT DROP AS SELECT t.subject, "+expr+" AS r FROM ONLY code_input AS t"); err != nil {
+			t.Fatalf("code on %s: %v", c.typ, err)
+		}
+		var typ string
+		if err := tx.QueryRow(ctx, `SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+			WHERE a.attrelid = 'code_output'::regclass AND a.attname = 'r'`).Scan(&typ); err != nil {
+			t.Fatal(err)
+		}
+		if typ != c.typ {
+			t.Errorf("code on %s: result type %s, want the column type", c.typ, typ)
+		}
+		rows, _ := tx.Query(ctx, "SELECT subject, r::text FROM code_output")
+		var subject *int
+		var got *string
+		if _, err := pgx.ForEachRow(rows, []any{&subject, &got}, func() error {
+			want := tv(c.want)
+			if subject == nil || *subject != -7 {
+				want = nil
+			}
+			if showValue(got) != showValue(want) {
+				who := "NULL"
+				if subject != nil {
+					who = strconv.Itoa(*subject)
+				}
+				t.Errorf("code on %s for subject %s = %s, want %s", c.typ, who, showValue(got), showValue(want))
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "DROP TABLE code_output"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -26,6 +26,9 @@ type denialQueue struct {
 	mu      sync.Mutex
 	next    uint64
 	pending []pendingDenial
+	// counted, if set, is told of every denial added (for metrics). Every refusal
+	// passes here, whichever path made it.
+	counted func(*rewriter.Denial)
 }
 
 type pendingDenial struct {
@@ -36,6 +39,9 @@ type pendingDenial struct {
 
 // add records d for the given cycle and returns its number.
 func (q *denialQueue) add(d *rewriter.Denial, cycle uint64) uint64 {
+	if q.counted != nil {
+		q.counted(d)
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.next++

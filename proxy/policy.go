@@ -7,7 +7,8 @@ import (
 	"github.com/pgmask/pgmask/config"
 )
 
-// samePolicy ends the session when a reload changed what its role may see.
+// samePolicy ends the session when a reload changed what its role may see, or what
+// its user may become (purposes, break-glass, expiry).
 //
 // Statements the session prepared — protocol-level named statements (every driver's
 // statement cache), SQL PREPARE, cursors WITH HOLD — live upstream as rewrites made
@@ -20,7 +21,7 @@ func (s *Session) samePolicy() error {
 	if cur == s.snap {
 		return nil
 	}
-	if !roleChanged(s.snap.cfg, cur.cfg, s.role) {
+	if !roleChanged(s.snap.cfg, cur.cfg, s.role) && !userChanged(s.snap.cfg, cur.cfg, s.user) {
 		s.snap = cur
 		return nil
 	}

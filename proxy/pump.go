@@ -37,7 +37,7 @@ func (s *Session) pump() error {
 		}
 		switch typ {
 		case 'Q', 'P', 'B', 'E', 'F':
-			if err := s.samePolicy(); err != nil {
+			if err := s.checkAccess(unsynced); err != nil {
 				return err
 			}
 		}
@@ -54,6 +54,9 @@ func (s *Session) pump() error {
 			s.cycles.Add(1)
 			err = copyFrame(s.upstreamW, s.clientR, typ, n)
 		case 'B', 'E', 'D', 'C':
+			if typ == 'C' {
+				s.untrack(n)
+			}
 			// Bind, Execute, Describe, Close: the audit log follows them (pending.go).
 			unsynced = true
 			if s.aud != nil {
@@ -115,7 +118,8 @@ func (s *Session) rewrite(snap *snapshot, sql string, now time.Time) rewriter.Re
 		Database:   snap.cfg.Upstream.Database,
 		Now:        now,
 	}
-	return s.srv.cache.Rewrite(sql, c, snap.policy, s.srv.catalog.Load())
+	start := time.Now()
+	return s.counted(s.srv.cache.Rewrite(sql, c, snap.policy, s.srv.catalog.Load()), start)
 }
 
 // forwardQuery handles a simple-protocol Query: every statement in the string is
@@ -128,6 +132,10 @@ func (s *Session) forwardQuery(fr *frameReader, n int) error {
 	sql, rest, ok := cstring(body)
 	if !ok || len(rest) != 0 {
 		return &protocolError{"malformed Query message"}
+	}
+	if cmd, d, ok := rewriter.SessionCommandOf(string(sql)); ok {
+		s.sessionQuery(cmd, d)
+		return nil
 	}
 	cycle := s.cycles.Add(1)
 	if s.aud != nil {
@@ -144,6 +152,11 @@ func (s *Session) forwardQuery(fr *frameReader, n int) error {
 		s.writeQuery(res.SQL)
 	}
 	return nil
+}
+
+func isSessionCommand(sql []byte) bool {
+	_, _, ok := rewriter.SessionCommandOf(string(sql))
+	return ok
 }
 
 func (s *Session) writeQuery(sql string) {
@@ -169,9 +182,19 @@ func (s *Session) forwardParse(fr *frameReader, n int) error {
 	}
 	snap := s.srv.snapshot.Load()
 	var res rewriter.Result
-	if s.aud != nil {
+	switch {
+	case isSessionCommand(sql):
+		// Its effect would depend on when (and whether) the statement is executed.
+		res.Denial = &rewriter.Denial{Code: rewriter.CodeFeatureNotSupported,
+			Message: "pgmask session commands (SET pgmask.purpose, ...) cannot be prepared",
+			Hint:    "Send them with the simple query protocol, or set pgmask.purpose in the startup options."}
+		s.auditSessionDenial(nil, res.Denial)
+		if s.aud != nil {
+			s.aud.push(op{kind: opParse, cycle: s.cycles.Load() + 1, name: s.aud.intern(name)})
+		}
+	case s.aud != nil:
 		res = s.auditParse(snap, name, string(sql))
-	} else {
+	default:
 		res = s.rewrite(snap, string(sql), s.srv.now())
 	}
 	var out string
@@ -180,10 +203,12 @@ func (s *Session) forwardParse(fr *frameReader, n int) error {
 		// The cycle is the one the next Sync closes.
 		out = s.srv.denialStatement(s.denials.add(res.Denial, s.cycles.Load()+1))
 	case res.Unchanged:
+		s.track(name, sql, paramTypes)
 		writeHeader(s.upstreamW, 'P', n)
 		s.upstreamW.Write(body)
 		return nil
 	default:
+		s.track(name, sql, paramTypes)
 		out = res.SQL
 	}
 	writeHeader(s.upstreamW, 'P', len(name)+1+len(out)+1+len(paramTypes))
@@ -208,6 +233,7 @@ func (s *Session) forwardFunctionCall(fr *frameReader, n int) error {
 		d = functionCallDenial(s.role)
 	}
 	if d == nil {
+		s.stats().allowed.Inc()
 		return copyFrame(s.upstreamW, s.clientR, 'F', n)
 	}
 	if _, err := fr.r.Discard(n); err != nil {

@@ -5,17 +5,33 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pgmask/pgmask/config"
 	"github.com/pgmask/pgmask/proxy/catalog"
+	"github.com/pgmask/pgmask/proxy/reid"
 )
 
 // RefreshCatalog reads a new catalog snapshot from the upstream, as the [upstream]
 // user, and installs it for the next statement of every session. Until the first
 // snapshot is loaded the rewriter refuses every statement of a restricted role.
+//
+// When a role shows re-identification codes, it first makes sure the table of codes
+// exists and gives new subjects a code (ensureCodes), so the snapshot sees the table.
 func (s *Server) RefreshCatalog(ctx context.Context) error {
+	err := s.refreshCatalog(ctx)
+	if err != nil {
+		s.metrics.upstreamErrors[upstreamCatalog].Inc()
+	}
+	return err
+}
+
+func (s *Server) refreshCatalog(ctx context.Context) error {
 	cfg := s.snapshot.Load().cfg
 	password, err := cfg.Upstream.ResolvePassword()
 	if err != nil {
 		return err
+	}
+	if reid.Needed(cfg) {
+		s.ensureCodes(ctx, cfg, password)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -30,6 +46,31 @@ func (s *Server) RefreshCatalog(ctx context.Context) error {
 	}
 	s.catalog.Store(cat)
 	return nil
+}
+
+// ensureCodes runs reid.Ensure as the [upstream] user, on a connection of its own so
+// that a failure, or a long first run over a large table, cannot cost the catalog
+// refresh. A failure is logged and otherwise ignored: without the table the rewriter
+// refuses what needs codes, and a subject without a code is shown NULL.
+func (s *Server) ensureCodes(ctx context.Context, cfg *config.Config, password string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	conn, err := DialUpstream(ctx, cfg, cfg.Upstream.User, password, map[string]string{"application_name": "pgmask codes"})
+	if err != nil {
+		s.log.Warn("re-identification codes: cannot connect upstream; roles that show codes are refused until the table exists", "err", err.Error())
+		return
+	}
+	defer conn.Close(context.Background())
+	rep, err := reid.Ensure(ctx, conn, cfg)
+	if rep.Created {
+		s.log.Info("re-identification codes: created " + reid.Table)
+	}
+	if rep.NewCodes > 0 {
+		s.log.Info("re-identification codes: new subjects coded", "count", rep.NewCodes)
+	}
+	if err != nil {
+		s.log.Warn("re-identification codes: not fully ensured; roles that show codes are refused until the table exists, and subjects without a code are shown NULL", "err", err.Error())
+	}
 }
 
 // refreshCatalogs reloads the catalog every [upstream] catalog_refresh until ctx ends,

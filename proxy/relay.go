@@ -32,6 +32,15 @@ func (s *Session) relay() error {
 			w.Flush()
 			return err
 		}
+		if typ != 'Z' && s.inband.internal(s.readies.Load()+1) {
+			if typ == '1' && a != nil { // a statement prepared again for a new role
+				a.confirmed(opParse, s.readies.Load()+1)
+			}
+			if _, err := fr.r.Discard(n); err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case typ == 'Z' && n == 1:
 			body, err := fr.body(n)
@@ -39,9 +48,17 @@ func (s *Session) relay() error {
 				return err
 			}
 			cycle := s.readies.Add(1)
+			s.txStatus.Store(uint32(body[0]))
 			s.denials.settle(cycle)
 			if a != nil {
 				a.ready(cycle, body[0])
+			}
+			internal, notices := s.inband.ready(cycle)
+			if internal {
+				continue
+			}
+			for _, n := range notices {
+				w.Write(n)
 			}
 			writeHeader(w, typ, n)
 			w.Write(body)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,7 @@ type Server struct {
 	version        atomic.Uint64 // of compiled policies
 	catalogVersion atomic.Uint64
 	cache          *rewriter.Cache
+	metrics        *metrics
 	// stop ends the background work of Serve (catalog refresh).
 	stop context.CancelFunc
 
@@ -61,11 +63,15 @@ type Server struct {
 	auditClose sync.Once
 	auditErr   error
 
-	mu       sync.Mutex
-	ln       net.Listener
-	closing  bool
-	sessions map[*Session]struct{}
-	wg       sync.WaitGroup
+	// upstreamCheck caches the readiness check of the upstream (health.go).
+	upstreamCheck upstreamCheck
+
+	mu          sync.Mutex
+	ln          net.Listener
+	httpServers []*http.Server // of ServeMetrics
+	closing     bool
+	sessions    map[*Session]struct{}
+	wg          sync.WaitGroup
 }
 
 // snapshot is everything a reload replaces at once. Sessions read the current one at
@@ -91,6 +97,7 @@ func NewServer(opts Options) (*Server, error) {
 		sessions: make(map[*Session]struct{}),
 		cache:    rewriter.NewCache(rewriteCacheSize),
 	}
+	s.metrics = newMetrics(s)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -210,6 +217,7 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) start(conn net.Conn) {
+	s.metrics.connections.Inc()
 	sess := newSession(s, conn)
 	s.mu.Lock()
 	if s.closing {
@@ -242,6 +250,7 @@ func (s *Server) isClosing() bool {
 // and ctx.Err() is returned. Then it closes the audit log; an error doing so (records
 // that could not be written) is returned instead.
 func (s *Server) Shutdown(ctx context.Context) error {
+	defer s.closeHTTP() // last: /readyz says "shutting down" while sessions drain
 	s.mu.Lock()
 	s.closing = true
 	if s.ln != nil {

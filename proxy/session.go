@@ -52,6 +52,18 @@ type Session struct {
 	cycles  atomic.Uint64
 	readies atomic.Uint64
 	denials denialQueue
+	// txStatus is the transaction status byte of the last ReadyForQuery ('I', 'T',
+	// 'E'); inband is what the pump asked the relay to do to coming replies.
+	txStatus atomic.Uint32
+	inband   inband
+	// access is the session's purpose of use and break-glass state (access.go);
+	// only the pump goroutine touches it.
+	access access
+	// prepared are the protocol-level named statements the client prepared, which a
+	// role switch prepares again (access.go); only the pump touches it.
+	prepared map[string]preparedStatement
+	// counters are the metrics of the session's role (see Session.stats).
+	counters *roleMetrics
 
 	// id and clientAddr name the session in the audit log; aud is its side of the
 	// log, nil when the audit log is off (see pending.go).
@@ -65,7 +77,7 @@ type Session struct {
 
 func newSession(srv *Server, conn net.Conn) *Session {
 	addr := conn.RemoteAddr().String()
-	return &Session{
+	s := &Session{
 		srv:        srv,
 		log:        srv.log.With("client", addr),
 		client:     conn,
@@ -73,6 +85,8 @@ func newSession(srv *Server, conn net.Conn) *Session {
 		clientW:    bufio.NewWriterSize(conn, writeBufferSize),
 		clientAddr: addr,
 	}
+	s.denials.counted = s.countDenial
+	return s
 }
 
 func (s *Session) run() {
@@ -83,6 +97,7 @@ func (s *Session) run() {
 	}
 	if err != nil {
 		s.log.Info("connection refused", "user", s.user, "reason", err.Error())
+		s.srv.metrics.refusedConnection(err)
 		s.sendFatal(err)
 		return
 	}
@@ -91,6 +106,7 @@ func (s *Session) run() {
 	}
 	defer s.srv.cancels.remove(s.key)
 	s.log.Info("session started", "user", s.user, "role", s.role)
+	s.stats().sessions.Inc()
 	start := time.Now()
 	s.startAudit()
 
@@ -100,7 +116,12 @@ func (s *Session) run() {
 	upstreamAlive := !s.upstreamDone.Load()
 	s.upstream.Close() // ends the relay if it is still running
 	relayErr := <-relayDone
+	if s.access.elevated() {
+		s.auditBreakGlassEnd("session ended")
+		s.srv.metrics.breakGlass.Dec()
+	}
 	s.endAudit(time.Since(start), err, upstreamAlive)
+	s.srv.metrics.sessionEnded(err, upstreamAlive)
 	if err != nil && upstreamAlive {
 		// After the relay has ended, so the client never sees the cancel's error.
 		s.cancelUpstream()

@@ -121,6 +121,11 @@ func (s *Session) handshake() (bool, error) {
 		return false, err
 	}
 
+	if err := s.startAccess(snap); err != nil {
+		s.auditLoginFailure(err)
+		return false, err
+	}
+
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	up, err := s.connectUpstream(ctx, snap)

@@ -35,6 +35,7 @@ func (s *Session) connectUpstream(ctx context.Context, snap *snapshot) (*upstrea
 	pc, err := DialUpstream(ctx, snap.cfg, user, password, s.pinnedParams(snap))
 	if err != nil {
 		s.log.Warn("upstream connection failed", "err", err.Error())
+		s.srv.metrics.upstreamErrors[upstreamConnect].Inc()
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == codeTooManyConnections {
 			return nil, fatalf(codeTooManyConnections, "the upstream server has too many connections", "")

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/pgmask/pgmask/rewriter/transform"
 )
 
 // Catalog is an immutable snapshot of the upstream schema (relations, columns, types,
@@ -239,6 +241,14 @@ func (c *Catalog) hasSchema(name string) bool {
 
 // schemaOID returns the OID of the named schema (0 when unknown).
 func (c *Catalog) schemaOID(name string) uint32 { return c.schemas[name] }
+
+// HasSubjectCodes reports whether the database has pgmask's table of
+// re-identification codes (transform.CodeTable), which the code transform reads.
+// `pgmask init` creates it, or pgmask on first use (proxy/reid).
+func (c *Catalog) HasSubjectCodes() bool {
+	r := c.Relation(transform.CodeSchema, transform.CodeTable)
+	return r != nil && r.Kind == KindTable && r.column("subject") != nil && r.column("code") != nil
+}
 
 // hasChildren reports whether the relation has inheritance children or partitions,
 // i.e. whether ONLY changes what a reference to it reads.

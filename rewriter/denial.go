@@ -20,7 +20,14 @@ type Denial struct {
 	// Position is the 1-based character position in the statement string the error
 	// refers to, as in PostgreSQL's ErrorResponse 'P' field; 0 when there is none.
 	Position int
+
+	codes bool // refused only because the database has no table of codes yet
 }
+
+// NeedsCodes reports whether the statement was refused only because the database
+// has no table of re-identification codes yet (which pgmask creates on first use), so
+// that `pgmask check` can tell that apart from a policy that does not fit.
+func (d *Denial) NeedsCodes() bool { return d != nil && d.codes }
 
 func (d *Denial) Error() string { return fmt.Sprintf("%s (SQLSTATE %s)", d.Message, d.Code) }
 
@@ -104,6 +111,15 @@ func writeRefused(verb, written, role string) *Denial {
 func policyError(rel, role string, err error) *Denial {
 	return denyf("Run \"pgmask check\" and ask the DBA to fix the policy.",
 		"the policy for relation %q and role %s does not fit the database: %v", rel, role, err)
+}
+
+// codesNotSetUp refuses a relation whose policy shows re-identification codes while
+// the database has no table of codes yet.
+func codesNotSetUp(rel, role string) *Denial {
+	d := denyf("Ask the DBA to run \"pgmask init\", which creates pgmask's table of re-identification codes.",
+		"relation %q cannot be shown to role %s: the database has no re-identification codes yet", rel, role)
+	d.codes = true
+	return d
 }
 
 // writtenName joins the parts of a name as the client wrote them (without quotes).

@@ -2,6 +2,7 @@ package rewriter
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -192,16 +193,22 @@ func compileRole(cfg *config.Config, name string, rc config.Role) (*role, []erro
 	}
 	for _, cat := range sortedKeys(rc.Transforms) {
 		spec, err := transform.Parse(rc.Transforms[cat])
-		def, _ := transform.Parse(profileTransform(rc.Profile, cat))
+		rule := profileColumn(rc.Profile, cat, false)
+		def, _ := transform.Parse(rule.transform)
 		if err == nil && !tightens(rc.Profile, def.String(), spec.String()) {
-			fail(at("transforms", cat), "%s would loosen profile %s for category %s (profile transform %s): only exclude, null or redact may override it",
-				spec, rc.Profile, cat, def)
+			fail(at("transforms", cat), "%s", loosens(spec, rc.Profile, "category "+cat, def, rule))
 		}
 	}
 	for i, t := range rc.Tables {
 		schema, table, ok := strings.Cut(t, ".")
 		if !ok || strings.Contains(table, ".") {
 			fail(at("tables", elemKey(i)), `table %q must be "schema.table"`, t)
+			continue
+		}
+		if schema == transform.CodeSchema {
+			// pgmask's own schema holds the re-identification codes' mapping, which
+			// 164.514(c)(2) forbids disclosing: no role may read it.
+			fail(at("tables", elemKey(i)), "table %q is in schema %s, which belongs to pgmask (re-identification codes) and can never be granted", t, schema)
 			continue
 		}
 		tp, err := compileTable(cfg, name, rc, t)
@@ -240,8 +247,8 @@ func compileTable(cfg *config.Config, roleName string, rc config.Role, table str
 	var errs []error
 	for _, col := range sortedKeys(tc.Columns) {
 		cat := tc.Columns[col]
-		def := profileTransform(rc.Profile, cat)
-		chosen, path := def, []string{"tables", table, "columns", col}
+		rule := profileColumn(rc.Profile, cat, col == tc.SubjectKey)
+		chosen, path := rule.transform, []string{"tables", table, "columns", col}
 		if s, ok := rc.Transforms[cat]; ok {
 			chosen, path = s, []string{"roles", roleName, "transforms", cat}
 		}
@@ -253,15 +260,25 @@ func compileTable(cfg *config.Config, roleName string, rc config.Role, table str
 			errs = append(errs, cfg.Errorf(path, "%v", err))
 			continue
 		}
-		defSpec, _ := transform.Parse(def)
+		defSpec, _ := transform.Parse(rule.transform)
 		if !tightens(rc.Profile, defSpec.String(), spec.String()) {
-			errs = append(errs, cfg.Errorf(path, "%s would loosen profile %s for %s (category %s, profile transform %s): only exclude, null or redact may override it",
-				spec, rc.Profile, table+"."+col, cat, defSpec))
+			errs = append(errs, cfg.Errorf(path, "%s", loosens(spec, rc.Profile, table+"."+col+" (category "+cat+")", defSpec, rule)))
 			continue
 		}
 		tp.columns[col] = columnPolicy{category: cat, spec: spec, path: path}
 	}
 	return tp, errs
+}
+
+// loosens explains why an override is refused: the rule of the profile it would
+// break, and what may override it instead.
+func loosens(override transform.Spec, profile, what string, def transform.Spec, rule profileRule) string {
+	why := rule.rule
+	if why == "" {
+		why = "the profile applies " + def.String()
+	}
+	return fmt.Sprintf("%s would loosen profile %s for %s: %s; a role may only tighten it (exclude, null, redact, or a re-identification code)",
+		override, profile, what, why)
 }
 
 // neverForRestricted lists the statement kinds pgmask cannot prove safe, so refuses

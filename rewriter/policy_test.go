@@ -46,7 +46,10 @@ func TestDeIdentificationProfilesMayOnlyBeTightened(t *testing.T) {
 		{"safe_harbor", `event_date = "exclude"`, true},
 		{"safe_harbor", `event_date = "year"`, true},
 		{"safe_harbor", `free_text = "redact_patterns"`, false},
-		{"safe_harbor", `none = "hash"`, true},
+		// patient_id is the subject key: a hash of it is derived from the individual.
+		{"safe_harbor", `none = "hash"`, false},
+		{"safe_harbor", `none = "code"`, true},
+		{"safe_harbor", `mrn = "code"`, true},
 		{"limited_data_set", `name = "last4"`, false},
 		{"limited_data_set", `event_date = "date_shift(10)"`, true},
 		{"minimum_necessary", `free_text = "keep"`, true},
@@ -56,6 +59,8 @@ func TestDeIdentificationProfilesMayOnlyBeTightened(t *testing.T) {
 profile = %q
 tables = ["clinic.notes"]
 transforms = { %s }
+data_use_agreement = "DUA-1"
+expires = 2099-01-01
 `, tc.profile, tc.override))
 		_, err := CompileWithKey(cfg, 1, testKey)
 		if (err == nil) != tc.ok {

@@ -36,7 +36,7 @@ func TestEffectivePathPutsPgCatalogFirstUnlessListedAndSkipsMissingSchemas(t *te
 		want          []string
 		unknownUser   bool
 	}{
-		{`"$user", public`, "pgmask", []string{"pg_catalog", "public"}, false},
+		{`"$user", public`, "proxy", []string{"pg_catalog", "public"}, false}, // no schema "proxy"
 		{`"$user", public`, "clinic", []string{"pg_catalog", "clinic", "public"}, false},
 		{`"$user", public`, "", []string{"pg_catalog", "public"}, true},
 		{`clinic, pg_catalog, public`, "", []string{"clinic", "pg_catalog", "public"}, false},

@@ -122,6 +122,9 @@ func (rw *rewrite) protectedBody(rel *Relation, tp *tablePolicy, only bool) (sel
 		}
 		ref := c.quoted()
 		expr := ref
+		if cp.spec.Name == transform.CodeName && !rw.cat.HasSubjectCodes() {
+			return "", "", codesNotSetUp(rel.Qualified(), rw.role.name)
+		}
 		if cp.spec.Name != "keep" {
 			var err error
 			expr, err = cp.spec.Expr(transform.Column{Ref: ref, Type: c.Type, Subject: subject}, rw.env(rel, c.Name, cp.spec))

@@ -80,6 +80,8 @@ The exit status is 1 when there are errors, 0 when there are only warnings.
 	as := roleConnections{cfg: cfg, fallback: conn, own: *dsn == ""}
 	defer as.close()
 	errs = append(errs, compileChecks(ctx, &as, cfg, pol, cat, len(errs) > 0)...)
+	codeErrs, codeWarnings := codesChecks(ctx, conn, cfg, cat)
+	errs, warnings = append(errs, codeErrs...), append(warnings, codeWarnings...)
 	warnings = append(warnings, functionChecks(ctx, conn, cfg)...)
 	warnings = append(warnings, keyChecks(cfg)...)
 	if ctx.Err() != nil {
@@ -185,7 +187,7 @@ func compileChecks(ctx context.Context, conns *roleConnections, cfg *config.Conf
 			}
 			res := rewriter.Rewrite("SELECT * FROM "+quoteIdent(schema)+"."+quoteIdent(name), sessionContext(cfg, role), pol, cat)
 			if res.Denial != nil {
-				if !checkFailed {
+				if !checkFailed && !res.Denial.NeedsCodes() { // missing codes: see codesChecks
 					errs = append(errs, cfg.Errorf(key, "role %s cannot read %s: %s", role, table, res.Denial.Message))
 				}
 				continue

@@ -126,22 +126,27 @@ func TestTheDemoServesThePrintedPsqlCommandAndCleansUpOnCtrlC(t *testing.T) {
 		}
 	})
 
-	// Wait for the psql command printed for dave.
-	var command string
+	// Wait for the psql commands printed for every demo user (erin is the last).
+	commands := map[string]string{}
 	timeout := time.After(2 * time.Minute)
-	for command == "" {
+	for commands["erin"] == "" {
 		select {
 		case line, ok := <-lines:
 			if !ok {
-				t.Fatalf("the demo exited before printing dave's psql command:\n%s\n%s", printed.String(), stderr.String())
+				t.Fatalf("the demo exited before printing erin's psql command:\n%s\n%s", printed.String(), stderr.String())
 			}
-			if l := strings.TrimSpace(line); strings.HasPrefix(l, "psql ") && strings.Contains(l, "user=dave ") {
-				command = l
+			if l := strings.TrimSpace(line); strings.HasPrefix(l, "psql ") {
+				for _, f := range strings.Fields(l) {
+					if user, ok := strings.CutPrefix(f, "user="); ok {
+						commands[user] = l
+					}
+				}
 			}
 		case <-timeout:
-			t.Fatalf("no psql command for dave after 2 minutes:\n%s\n%s", printed.String(), stderr.String())
+			t.Fatalf("no psql command for erin after 2 minutes:\n%s\n%s", printed.String(), stderr.String())
 		}
 	}
+	command := commands["dave"]
 	if !strings.Contains(command, fmt.Sprintf("port=%d", port)) {
 		t.Errorf("the printed command %q does not use the --listen port %d", command, port)
 	}
@@ -149,6 +154,22 @@ func TestTheDemoServesThePrintedPsqlCommandAndCleansUpOnCtrlC(t *testing.T) {
 	if got := psqlAs(t, command, `-X -A -t -c "SELECT count(*) FROM clinic.patients"`); got != "300" {
 		t.Fatalf("the printed psql command counted %q patients, want 300", got)
 	}
+	// carol's Safe Harbor data set: no SSN at all, birth dates reduced to their year
+	// (none for people 90 or older), ZIP codes to three digits.
+	if got := psqlAs(t, commands["carol"], `-X -A -t -c "SELECT count(*) FROM clinic.patients WHERE extract(doy FROM dob) <> 1 OR length(zip) <> 3"`); got != "0" {
+		t.Errorf("carol (safe_harbor) sees %s patients with a full birth date or ZIP code", got)
+	}
+	if got := psqlAs(t, commands["carol"], `-X -A -t -c "SELECT column_name FROM information_schema.columns WHERE table_name = 'patients' AND column_name IN ('ssn', 'first_name', 'street', 'phone')"`); got != "" {
+		t.Errorf("carol (safe_harbor) sees identifier columns: %q", got)
+	}
+	// erin's limited data set keeps full ZIP codes and birth dates, not names or SSNs.
+	if got := psqlAs(t, commands["erin"], `-X -A -t -c "SELECT count(*) FROM clinic.patients WHERE length(zip) = 5 AND extract(doy FROM dob) <> 1"`); got == "0" || got == "" {
+		t.Errorf("erin (limited_data_set) sees no full ZIP code or birth date: %q", got)
+	}
+	if got := psqlAs(t, commands["erin"], `-X -A -t -c "SELECT column_name FROM information_schema.columns WHERE table_name = 'patients' AND column_name IN ('ssn', 'first_name', 'street', 'phone', 'mrn')"`); got != "" {
+		t.Errorf("erin (limited_data_set) sees direct identifiers: %q", got)
+	}
+
 	// Where the throwaway cluster lives, to check it is gone afterwards.
 	dataDir := psqlAs(t, command, `-X -A -t -c "SHOW data_directory"`)
 	if !filepath.IsAbs(dataDir) {

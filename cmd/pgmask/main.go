@@ -31,6 +31,8 @@ func commands() []command {
 		{"audit", "verify the audit log's chain, or review who accessed what", runAudit},
 		{"check", "validate a configuration file against the live database schema", runCheck},
 		{"explain", "show the SQL pgmask sends upstream for a statement of a role, or why it refuses it", runExplain},
+		{"init", "create pgmask's table of re-identification codes upstream and give every subject a code", runInit},
+		{"scan", "propose a classification of every column from names, types and sampled values", runScan},
 	}
 }
 

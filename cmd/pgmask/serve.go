@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -39,7 +40,30 @@ func runServe(args []string, _ io.Reader, _, stderr io.Writer) error {
 		srv.Shutdown(context.Background()) // ends the audit log's chain properly
 		return err
 	}
+	if err := serveMetrics(srv, cfg, log); err != nil {
+		ln.Close()
+		srv.Shutdown(context.Background())
+		return err
+	}
 	return serveUntilSignal(srv, ln, cfg, *path, log)
+}
+
+// serveMetrics starts the metrics and health endpoints when server.metrics_listen is
+// set. They stop with srv.Shutdown.
+func serveMetrics(srv *proxy.Server, cfg *config.Config, log *slog.Logger) error {
+	if cfg.Server.MetricsListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("server.metrics_listen: %w", err)
+	}
+	go func() {
+		if err := srv.ServeMetrics(ln); err != nil {
+			log.Error("the metrics listener stopped", "err", err.Error())
+		}
+	}()
+	return nil
 }
 
 // serveUntilSignal runs srv on ln. SIGHUP reloads the configuration file (an invalid

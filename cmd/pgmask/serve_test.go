@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +22,12 @@ import (
 )
 
 // serveConfig is a pgmask.toml for `pgmask serve` in front of cluster, where the
-// support role is granted the tables listed, with its audit log in dir.
-func serveConfig(t *testing.T, cluster *pgtest.Cluster, port int, verifier string, tables string, dir string) string {
+// support role is granted the tables listed, with its audit log in dir and its metrics
+// on metricsPort.
+func serveConfig(t *testing.T, cluster *pgtest.Cluster, port, metricsPort int, verifier string, tables string, dir string) string {
 	return fmt.Sprintf(`[server]
 listen = "127.0.0.1:%d"
+metrics_listen = "127.0.0.1:%d"
 shutdown_timeout = "2s"
 
 [upstream]
@@ -49,7 +53,7 @@ role = "support"
 [audit]
 path = "%s/audit.jsonl"
 key_file = "%s/audit.key"
-`, port, cluster.Host, cluster.Port, cluster.User, cluster.Password, tables, verifier, dir, dir)
+`, port, metricsPort, cluster.Host, cluster.Port, cluster.User, cluster.Password, tables, verifier, dir, dir)
 }
 
 func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T) {
@@ -78,7 +82,7 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port, metricsPort := freePort(t), freePort(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pgmask.toml")
 	write := func(text string) {
@@ -89,7 +93,7 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 	if err := os.WriteFile(filepath.Join(dir, "audit.key"), []byte(rand.Text()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	write(serveConfig(t, cluster, port, v.String(), `"clinic.patients"`, dir))
+	write(serveConfig(t, cluster, port, metricsPort, v.String(), `"clinic.patients"`, dir))
 
 	bin := buildPgmask(t)
 	var log lockedBuffer
@@ -120,9 +124,17 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 	if ssn, _ := query(); !strings.HasPrefix(ssn, "XXX-XX-") {
 		t.Fatalf("ssn = %q, want it masked", ssn)
 	}
+	// The metrics listener runs beside it.
+	metrics := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
+	if code, body := httpGet(t, metrics+"/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz: %d %s", code, body)
+	}
+	if _, body := httpGet(t, metrics+"/metrics"); !strings.Contains(body, `pgmask_statements_total{decision="rewritten",role="support"} `) {
+		t.Errorf("/metrics does not count the statements of sam:\n%s", body)
+	}
 
 	// Revoke the table and reload: new statements are refused.
-	write(serveConfig(t, cluster, port, v.String(), "", dir))
+	write(serveConfig(t, cluster, port, metricsPort, v.String(), "", dir))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "the reload revokes the table", func() bool {
 		_, err := query()
@@ -130,7 +142,7 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 	}, log.String)
 
 	// An invalid file keeps the running policy and the log says exactly why.
-	write(serveConfig(t, cluster, port, v.String(), `"clinic.nosuch"`, dir))
+	write(serveConfig(t, cluster, port, metricsPort, v.String(), `"clinic.nosuch"`, dir))
 	cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "the failed reload is logged", func() bool {
 		return strings.Contains(log.String(), "reload failed") && strings.Contains(log.String(), `clinic.nosuch`)
@@ -208,4 +220,19 @@ func waitFor(t *testing.T, what string, cond func() bool, log func() string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// httpGet returns the status and body of a GET of url.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
 }

@@ -170,3 +170,101 @@ func TestFileSinkTailSkipsAnIncompleteLine(t *testing.T) {
 		t.Errorf("Tail = %+v, %v, %v", tail, ok, err)
 	}
 }
+
+// sealedRecords seals n statement records of one chain.
+func sealedRecords(t *testing.T, n int) []Record {
+	t.Helper()
+	c, err := newChain(bytes.Clone(testKey), nil, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = stmt(i)
+		recs[i].Time = t0
+		c.seal(&recs[i])
+	}
+	return recs
+}
+
+func fileText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestAFileSinkThatDefersSyncWritesEveryBatchAndSyncsOnRequest(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	s, err := NewFileSink(FileSinkOptions{Path: path, MaxBytes: 1 << 20, DeferSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := sealedRecords(t, 4)
+	ctx := context.Background()
+	if err := s.Write(ctx, recs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	want := string(recs[0].Line()) + string(recs[1].Line()) + string(recs[2].Line()) + string(recs[3].Line())
+	if got := fileText(t, path); got != want {
+		t.Fatalf("after two writes the file holds\n%s", got)
+	}
+	if s.synced != 0 || s.size != int64(len(want)) {
+		t.Errorf("synced %d of %d bytes before Sync, want 0", s.synced, s.size)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if s.synced != s.size || len(s.unsynced) != 0 {
+		t.Errorf("synced %d of %d bytes after Sync (%d kept)", s.synced, s.size, len(s.unsynced))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// After a failed fsync the page cache may show bytes the disk lost: the sink cuts the
+// file back to what was synced and writes the rest again, so the chain has no hole.
+func TestAFileSinkWritesAgainWhatAFailedSyncMayHaveLost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	s, err := NewFileSink(FileSinkOptions{Path: path, MaxBytes: 1 << 20, DeferSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs := sealedRecords(t, 3)
+	ctx := context.Background()
+	if err := s.Write(ctx, recs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, recs[1:2]); err != nil {
+		t.Fatal(err)
+	}
+	// What a failed fsync leaves: the sink is told to resync, and the unsynced bytes
+	// are no longer what was written.
+	s.resync = true
+	if err := os.Truncate(path, s.synced+10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, recs[2:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	want := string(recs[0].Line()) + string(recs[1].Line()) + string(recs[2].Line())
+	if got := fileText(t, path); got != want {
+		t.Errorf("the file holds\n%s\nwant\n%s", got, want)
+	}
+	if sum, err := VerifyFiles(testKey, []string{path}, VerifyOptions{}); err != nil || sum.Records != 3 {
+		t.Errorf("Verify = %+v, %v", sum, err)
+	}
+}

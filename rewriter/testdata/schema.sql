@@ -55,3 +55,10 @@ CREATE FUNCTION public.text_eq_ci(text, text) RETURNS boolean LANGUAGE sql AS 'S
 CREATE OPERATOR public.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.text_eq_ci);
 CREATE TYPE clinic.note_kind AS ENUM ('progress', 'discharge', 'psychotherapy');
 CREATE DOMAIN public.us_zip AS text CHECK (VALUE ~ '^[0-9]{5}$');
+
+-- pgmask's own schema: the table of re-identification codes, as proxy/reid creates it.
+CREATE SCHEMA pgmask;
+CREATE TABLE pgmask.subject_codes (
+    subject text PRIMARY KEY,
+    code bigint NOT NULL UNIQUE CHECK (code BETWEEN 1 AND 2147483647),
+    created_at timestamptz NOT NULL DEFAULT now());

@@ -11,7 +11,8 @@
 // built-in type, and every literal generated and quoted by this package (never
 // depending on standard_conforming_strings). Expressions keep the column's type,
 // including its length or precision, and map NULL to NULL unless a transform says
-// otherwise.
+// otherwise. The one expression that reads a table is code's: a scalar subquery on
+// pgmask's own mapping, pgmask.subject_codes (schema-qualified, see CodeSchema).
 //
 // The transforms (see Names; each is documented on its generating function):
 //
@@ -31,6 +32,7 @@
 //	round(n)         rounded to n decimals (integers: n trailing digits rounded away)
 //	redact_patterns  SSNs, US phone numbers and email addresses in free text replaced
 //	expr("…")        a DBA's expression over value, checked against an allowlist and rebuilt
+//	code             the subject's random re-identification code (164.514(c)) from pgmask.subject_codes
 //
 // The package is pure: it does no I/O besides reading its embedded ZIP3 list (and the
 // replacement list LoadZip3 is asked to read), holds no mutable state, and never

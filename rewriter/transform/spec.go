@@ -84,6 +84,7 @@ func init() {
 		"round":           {roundArgs, roundExpr},
 		"redact_patterns": {noArgs, redactPatternsExpr},
 		"expr":            {exprArgs, exprExpr},
+		CodeName:          {noArgs, codeExpr},
 	}
 }
 

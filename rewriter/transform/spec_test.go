@@ -77,7 +77,7 @@ func TestParseRefusesMalformedOrUnknownSpecs(t *testing.T) {
 }
 
 func TestNamesListsEveryTransformOnce(t *testing.T) {
-	want := []string{"age_top90", "bucket", "date_shift", "email_domain", "exclude", "expr", "hash",
+	want := []string{"age_top90", "bucket", "code", "date_shift", "email_domain", "exclude", "expr", "hash",
 		"keep", "last4", "month", "null", "partial", "redact", "redact_patterns", "round", "year", "zip3"}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
