@@ -63,23 +63,36 @@ func (f *frameReader) body(n int) ([]byte, error) {
 	return b, nil
 }
 
-// copyFrame writes the header of a frame and streams its n-byte body from r to w.
+// copyFrame writes the header of a frame and streams its n-byte body from r to w,
+// chunk by chunk as it arrives, straight from r's buffer: no allocation per frame (this
+// is the path of every DataRow).
 func copyFrame(w *bufio.Writer, r *bufio.Reader, typ byte, n int) error {
 	writeHeader(w, typ, n)
-	if _, err := io.CopyN(w, r, int64(n)); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	for n > 0 {
+		if r.Buffered() == 0 {
+			if _, err := r.Peek(1); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			}
 		}
-		return err
+		k := min(n, r.Buffered())
+		b, _ := r.Peek(k)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		r.Discard(k)
+		n -= k
 	}
 	return nil
 }
 
+// writeHeader writes a frame header into w's free buffer space (AvailableBuffer), so
+// that it does not allocate.
 func writeHeader(w *bufio.Writer, typ byte, n int) {
-	var h [headerLen]byte
-	h[0] = typ
-	binary.BigEndian.PutUint32(h[1:], uint32(n+4))
-	w.Write(h[:])
+	b := append(w.AvailableBuffer(), typ)
+	w.Write(binary.BigEndian.AppendUint32(b, uint32(n+4)))
 }
 
 // cstring splits a NUL-terminated string off the front of b.

@@ -30,6 +30,12 @@ import (
 	"github.com/pgmask/pgmask/proxy/scram"
 )
 
+// What to run (flags -targets and -modes).
+var (
+	onlyTargets string
+	modes       []string
+)
+
 // A target is one way pgbench reaches the data.
 type target struct {
 	name     string
@@ -45,7 +51,10 @@ func main() {
 	clients := flag.Int("clients", 8, "pgbench clients (-c)")
 	scale := flag.Int("scale", 10, "pgbench scale factor (-s)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the in-process pgmask to this file")
+	only := flag.String("targets", "", "comma-separated targets to run besides direct (default: all)")
+	modeList := flag.String("modes", "simple,extended,prepared", "comma-separated pgbench query modes")
 	flag.Parse()
+	onlyTargets, modes = *only, strings.Split(*modeList, ",")
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -89,7 +98,15 @@ func run(seconds, rounds, clients, scale int) error {
 		targets = append(targets, bouncer)
 	}
 
-	modes := []string{"simple", "extended", "prepared"}
+	if onlyTargets != "" {
+		keep := []target{direct}
+		for _, t := range targets {
+			if slices.Contains(strings.Split(onlyTargets, ","), t.name) {
+				keep = append(keep, t)
+			}
+		}
+		targets = keep
+	}
 	tps := map[string]map[string][]float64{}
 	for _, t := range targets {
 		tps[t.name] = map[string][]float64{}
