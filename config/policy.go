@@ -10,6 +10,10 @@ import (
 // the rest against the live catalog when it compiles the policy (column types, row
 // filters that must parse, functions that must exist).
 
+// ReservedSchema is the schema pgmask keeps its own tables in (the re-identification
+// code mapping); it can never be granted.
+const ReservedSchema = "pgmask"
+
 // splitName splits a "schema.table" (n = 2) or "schema.table.column" (n = 3) name.
 // Names are catalog names exactly as PostgreSQL stores them (case-sensitive, no
 // quotes), so a part may not contain a dot.
@@ -77,6 +81,8 @@ func (v *validator) role(name string, r *Role) {
 	granted := map[string]bool{}
 	for i, t := range r.Tables {
 		switch _, classified := v.c.Tables[t]; {
+		case strings.HasPrefix(t, ReservedSchema+"."):
+			v.errorf(at("tables", elem(i)), "table %q is in pgmask's own schema %q, which no role may read", t, ReservedSchema)
 		case !classified:
 			if _, ok := splitName(t, 2); !ok {
 				v.errorf(at("tables", elem(i)), `table %q must be "schema.table"`, t)

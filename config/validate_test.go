@@ -117,6 +117,9 @@ var validationCases = []struct {
 	{"an empty statement list is rejected",
 		doc{roles: okRoles + "statements = [] # <-\n"}, "roles.support.statements: lists no statement kind"},
 
+	{"pgmask's own schema cannot be granted",
+		doc{tables: okTables + "[tables.\"pgmask.subject_codes\"]\ncolumns = { code = \"none\" }\n", roles: "[roles.support]\nprofile = \"minimum_necessary\"\ntables = [\"pgmask.subject_codes\"] # <-\n"},
+		`roles.support.tables: table "pgmask.subject_codes" is in pgmask's own schema "pgmask", which no role may read`},
 	{"a limited data set needs a data use agreement",
 		doc{roles: okRoles + "[roles.quality] # <-\nprofile = \"limited_data_set\"\nexpires = 2027-06-30\n"}, "roles.quality.data_use_agreement: required for profile limited_data_set"},
 	{"a limited data set needs an end date",
