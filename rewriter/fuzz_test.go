@@ -36,6 +36,14 @@ func FuzzRewrite(f *testing.F) {
 				if strings.Contains(r.Denial.Message, "internal error") {
 					t.Fatalf("%s: %s\n%s", role, r.Denial.Message, sql)
 				}
+				if r.SQL != "" {
+					t.Fatalf("%s: a refusal carries SQL to send: %s", role, r.SQL)
+				}
+				if r.Before != "" {
+					if err := checkInvariants(r.Before, c, p, cat); err != nil {
+						t.Fatalf("%s: before the refusal: %v\nin:  %s\nout: %s", role, err, sql, r.Before)
+					}
+				}
 				continue
 			}
 			if err := checkInvariants(r.SQL, c, p, cat); err != nil {

@@ -167,6 +167,9 @@ func runGolden(t *testing.T, c goldenCase) (string, Result) {
 	var b strings.Builder
 	switch {
 	case res.Denial != nil:
+		if res.Before != "" {
+			b.WriteString("-- before:\n" + res.Before + "\n")
+		}
 		fmt.Fprintf(&b, "-- denied: %s: %s\n", res.Denial.Code, res.Denial.Message)
 		if res.Denial.Hint != "" {
 			fmt.Fprintf(&b, "-- hint: %s\n", res.Denial.Hint)

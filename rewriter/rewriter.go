@@ -52,6 +52,13 @@ type Result struct {
 	Unchanged bool
 	// Denial is set when the statement must be refused.
 	Denial *Denial
+	// Before is set with Denial when the refused statement is not the first of a
+	// multi-statement string: the statements before it, checked and rewritten.
+	// PostgreSQL runs a string's statements in order and stops at the first error, so
+	// a proxy that sends Before followed by the refusal gives the client exactly the
+	// results and transaction state PostgreSQL would have (BEGIN; <refused> leaves a
+	// failed transaction block). Statements after the refused one are never sent.
+	Before string
 	// Disclosures lists what the statement reads of protected relations, for audit.
 	Disclosures []Disclosure
 }
@@ -120,9 +127,15 @@ func (rw *rewrite) run(sql string) Result {
 		}
 		return Result{SQL: sql, Unchanged: true}
 	}
-	for _, s := range tree.Stmts {
+	for i, s := range tree.Stmts {
+		subs, disclosures := len(rw.subs), len(rw.disclosures)
 		if d := rw.statement(s); d != nil {
-			return deny(d)
+			if i == 0 {
+				return deny(d)
+			}
+			rw.subs, rw.disclosures = rw.subs[:subs], rw.disclosures[:disclosures]
+			tree.Stmts = tree.Stmts[:i]
+			return rw.refusedAfter(tree, d)
 		}
 	}
 	// A statement with a non-ASCII byte is always rebuilt, in ASCII (ascii.go).
@@ -142,6 +155,20 @@ func (rw *rewrite) run(sql string) Result {
 }
 
 func deny(d *Denial) Result { return Result{Denial: d} }
+
+// refusedAfter is the Result of a string whose statements in tree were allowed and
+// whose next statement was refused with d. If the allowed ones cannot be rebuilt, the
+// whole string is refused.
+func (rw *rewrite) refusedAfter(tree *pg_query.ParseResult, d *Denial) Result {
+	before, d2 := rw.splice(tree)
+	if d2 == nil && !isASCII(before) {
+		before, d2 = rw.asciiOnly(before)
+	}
+	if d2 != nil {
+		return deny(d)
+	}
+	return Result{Denial: d, Before: before, Disclosures: rw.disclosures}
+}
 
 // syntaxError answers a statement PostgreSQL's parser rejects with PostgreSQL's own
 // message, which is what the client would have seen without pgmask.
