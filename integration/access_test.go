@@ -367,10 +367,20 @@ func TestAccessThatExpiresMidSessionEndsTheSession(t *testing.T) {
 
 	p.stop()
 	var expiries []map[string]any
+	quinnStatements := 0
 	for _, r := range readAuditRecords(t, p.audit) {
 		if r["kind"] == "expiry" {
 			expiries = append(expiries, r)
 		}
+		if r["user"] == "quinn" && (r["kind"] == "statement" || r["kind"] == "connect") {
+			quinnStatements++
+			if r["data_use_agreement"] != "DUA-TEST-7" {
+				t.Errorf("a %s record of a limited data set role lacks its data use agreement: %v", r["kind"], r)
+			}
+		}
+	}
+	if quinnStatements == 0 {
+		t.Error("no connect or statement record of quinn")
 	}
 	if len(expiries) != 2 {
 		t.Fatalf("audit has %d expiry records, want 2", len(expiries))

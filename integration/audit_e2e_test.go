@@ -386,11 +386,15 @@ func TestStatementsAreRefusedWith58000WhileTheAuditLogCannotBeWrittenAndWorkAgai
 		return healthy != nil
 	}, "the audit log did not notice its sink failing")
 
+	// The client is told why, but not the sink's own error, which is for the operator.
 	refused := func(what string, err error) {
 		t.Helper()
 		e := pgError(t, err)
 		if e.Code != "58000" || e.Hint != "pgmask refuses statements while it cannot record them" {
 			t.Errorf("%s while the audit log fails: %v (hint %q), want 58000", what, err, e.Hint)
+		}
+		if e.Message != "pgmask cannot write its audit log: writing to the audit sink failed" {
+			t.Errorf("%s while the audit log fails: message %q, want the reason without the sink's error", what, e.Message)
 		}
 	}
 	_, err = simple.Exec(ctx, "SELECT id FROM clinic.patients WHERE id = 1")
@@ -434,6 +438,9 @@ func TestStatementsAreRefusedWith58000WhileTheAuditLogCannotBeWrittenAndWorkAgai
 	for _, r := range recs {
 		if r.Kind == audit.KindDenial && r.SQLState == "58000" {
 			refusals++
+			if r.Reason != "pgmask cannot write its audit log: writing to the audit sink failed" {
+				t.Errorf("a refusal recorded with reason %q", r.Reason)
+			}
 		}
 	}
 	if refusals != 3 {

@@ -98,12 +98,28 @@ func (s *Server) recordReload(version uint64, err error) {
 // Reload (the file did not load), so the audit log shows every attempt.
 func (s *Server) ReloadFailed(err error) { s.recordReload(0, err) }
 
-// errAuditUnavailable is what a client is told while the audit log cannot be written.
-// The reason (a file name, a database error) is for the operator's log, not the client.
+// errAuditUnavailable is what a client is told while the audit log cannot be written;
+// auditRefusal adds why.
 var errAuditUnavailable = &rewriter.Denial{
 	Code:    "58000", // system_error: the fault is pgmask's, not the statement's
 	Message: "pgmask cannot write its audit log",
 	Hint:    "pgmask refuses statements while it cannot record them",
+}
+
+// auditRefusal is errAuditUnavailable with why the log refuses, in the words of
+// audit.UnavailableError.Reason: the sink failed, or how many records it is behind
+// and the queue_limit. The sink's own error (a file name, a host, a database message)
+// stays in the operator's log: the client learns that pgmask is at fault, not where.
+func auditRefusal(why error) *rewriter.Denial {
+	d := *errAuditUnavailable
+	var ue *audit.UnavailableError
+	switch {
+	case errors.As(why, &ue):
+		d.Message += ": " + ue.Reason()
+	case errors.Is(why, audit.ErrClosed):
+		d.Message += ": pgmask is shutting down"
+	}
+	return &d
 }
 
 // identity is the session as the audit log names it.
@@ -146,13 +162,14 @@ func (s *Session) auditLoginFailure(err error) {
 }
 
 // startAudit gives an authenticated session its side of the audit log and records the
-// connection. It runs before the relay starts, so the identity is fixed for both.
+// connection, under the session's identity at login (its purpose from the startup
+// options, the data use agreement of its role).
 func (s *Session) startAudit() {
 	if s.srv.auditLog == nil {
 		return
 	}
-	s.aud = newSessionAudit(s.srv.auditLog, s.identity(), s.srv.now)
-	s.aud.log.Log(audit.Connect(s.aud.who))
+	s.aud = newSessionAudit(s.srv.auditLog, s.who(), s.srv.now)
+	s.aud.log.Log(audit.Connect(s.aud.whom()))
 }
 
 // endAudit records what the session left unfinished and its end. The relay has ended.
@@ -161,7 +178,7 @@ func (s *Session) endAudit(length time.Duration, err error, upstreamAlive bool) 
 		return
 	}
 	s.aud.abandon()
-	s.aud.log.Log(audit.Disconnect(s.aud.who, length, disconnectReason(err, upstreamAlive)))
+	s.aud.log.Log(audit.Disconnect(s.aud.whom(), length, disconnectReason(err, upstreamAlive)))
 }
 
 // disconnectReason says why a session ended, from the pump's error.
@@ -185,13 +202,16 @@ func disconnectReason(err error, upstreamAlive bool) string {
 	return "error"
 }
 
-// auditUnavailable reports whether statements must be refused because the audit log
-// cannot be written.
-func (s *Session) auditUnavailable() bool { return s.aud.log.Healthy() != nil }
+// auditUnavailable returns why statements must be refused because the audit log
+// cannot be written, or nil. Asked before every statement; the Logger answers without
+// taking a lock.
+func (s *Session) auditUnavailable() error { return s.aud.log.Healthy() }
 
-// refuseUnaudited records the refusal of q while the audit log cannot be written (the
-// record is still queued, unless the queue is full) and returns the client's denial.
-func (s *Session) refuseUnaudited(q audit.Query) *rewriter.Denial {
-	s.aud.log.Log(audit.Denial(s.aud.who, q, errAuditUnavailable.Message, errAuditUnavailable.Code))
-	return errAuditUnavailable
+// refuseUnaudited records the refusal of q while the audit log cannot be written, for
+// the reason why (the record is still queued, unless the queue is full), and returns
+// the client's denial.
+func (s *Session) refuseUnaudited(q audit.Query, why error) *rewriter.Denial {
+	d := auditRefusal(why)
+	s.aud.log.Log(audit.Denial(s.aud.whom(), q, d.Message, d.Code))
+	return d
 }

@@ -1,10 +1,12 @@
 package proxy
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/proxy/audit"
 )
 
 // config checks the [audit] section so that errors name their line; the audit package
@@ -58,5 +60,34 @@ func TestConfigAndTheAuditLogAcceptTheSameAuditSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A client refused because the audit log cannot be written learns why, in pgmask's
+// words: never the sink's own error, which can name files, hosts or database roles.
+func TestAClientRefusedForTheAuditLogIsToldWhyButNotTheSinksError(t *testing.T) {
+	sinkErr := errors.New("audit: writing /var/log/pgmask/audit.jsonl: no space left on device")
+	tests := []struct {
+		name string
+		why  error
+		want string
+	}{
+		{"the sink failed", &audit.UnavailableError{Cause: sinkErr},
+			"pgmask cannot write its audit log: writing to the audit sink failed"},
+		{"the log is behind", &audit.UnavailableError{Lag: 10001, Limit: 10000},
+			"pgmask cannot write its audit log: the audit log is 10001 records behind (queue_limit 10000)"},
+		{"the log is closed", audit.ErrClosed, "pgmask cannot write its audit log: pgmask is shutting down"},
+		{"an error of unknown kind", sinkErr, "pgmask cannot write its audit log"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := auditRefusal(tt.why)
+			if d.Code != "58000" || d.Message != tt.want || d.Hint != errAuditUnavailable.Hint {
+				t.Errorf("auditRefusal = %+v, want 58000 %q", d, tt.want)
+			}
+		})
+	}
+	if errAuditUnavailable.Message != "pgmask cannot write its audit log" {
+		t.Errorf("auditRefusal changed the shared denial: %q", errAuditUnavailable.Message)
 	}
 }

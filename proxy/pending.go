@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgmask/pgmask/proxy/audit"
@@ -88,7 +89,7 @@ const (
 // sessionAudit is a session's side of the audit log.
 type sessionAudit struct {
 	log audit.Auditor
-	who audit.Session // fixed before the relay starts
+	who atomic.Pointer[audit.Session] // see whom
 	now func() time.Time
 
 	mu   sync.Mutex
@@ -107,15 +108,16 @@ type sessionAudit struct {
 }
 
 func newSessionAudit(log audit.Auditor, who audit.Session, now func() time.Time) *sessionAudit {
-	return &sessionAudit{
+	a := &sessionAudit{
 		log:        log,
-		who:        who,
 		now:        now,
 		names:      make(map[string]string),
 		recent:     make(map[string]recentStatement),
 		statements: make(map[string]*auditedStatement),
 		portals:    make(map[string]*auditedStatement),
 	}
+	a.who.Store(&who)
+	return a
 }
 
 // recentStatement is a statement normalized for a Query or Parse, with what its
@@ -378,7 +380,7 @@ func (a *sessionAudit) executed(o *op) {
 
 func (a *sessionAudit) record(o *op, st *auditedStatement) {
 	end := a.now()
-	r := audit.Statement(a.who, st.query, st.decision, audit.Outcome{
+	r := audit.Statement(a.whom(), st.query, st.decision, audit.Outcome{
 		Rows: o.rows, Duration: end.Sub(o.start), SQLState: o.sqlstate,
 	})
 	// Stamped here rather than by the Logger, which would read the clock again (under

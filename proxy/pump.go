@@ -144,7 +144,7 @@ func (s *Session) forwardQuery(fr *frameReader, n int) error {
 	res := s.rewrite(s.srv.snapshot.Load(), string(sql), s.srv.now())
 	switch {
 	case res.Denial != nil:
-		s.writeQuery(s.srv.denialStatement(s.denials.add(res.Denial, cycle)))
+		s.writeQuery(withBefore(res.Before, s.srv.denialStatement(s.denials.add(res.Denial, cycle))))
 	case res.Unchanged:
 		writeHeader(s.upstreamW, 'Q', n)
 		s.upstreamW.Write(body)
@@ -152,6 +152,16 @@ func (s *Session) forwardQuery(fr *frameReader, n int) error {
 		s.writeQuery(res.SQL)
 	}
 	return nil
+}
+
+// withBefore is the Query text for a refusal: the statements of the string that come
+// before the refused one (Result.Before), then the denial in its place, so PostgreSQL
+// runs what it would have run and fails where it would have failed.
+func withBefore(before, denial string) string {
+	if before == "" {
+		return denial
+	}
+	return before + "; " + denial
 }
 
 func isSessionCommand(sql []byte) bool {

@@ -20,8 +20,9 @@ func (s *Session) forwardQueryAudited(body []byte, sql string, n int, cycle uint
 	now := s.srv.now()
 	res, st := s.auditedRewrite(snap, sql, now)
 	if res.Denial != nil {
-		s.aud.push(op{kind: opQuery, cycle: cycle})
-		s.writeQuery(s.srv.denialStatement(s.denials.add(res.Denial, cycle)))
+		// st is set when statements before the refused one run (Result.Before).
+		s.aud.push(op{kind: opQuery, cycle: cycle, stmt: st, start: now})
+		s.writeQuery(withBefore(res.Before, s.srv.denialStatement(s.denials.add(res.Denial, cycle))))
 		return nil
 	}
 	s.aud.push(op{kind: opQuery, cycle: cycle, stmt: st, start: now})
@@ -43,14 +44,18 @@ func (s *Session) auditParse(snap *snapshot, name []byte, sql string) rewriter.R
 }
 
 // auditedRewrite rewrites sql, unless the audit log is unavailable, and returns the
-// statement as the log records it; a refusal is recorded as a denial (and st is nil).
+// statement as the log records it; a refusal is recorded as a denial (and st is nil,
+// unless statements before the refused one run).
 func (s *Session) auditedRewrite(snap *snapshot, sql string, now time.Time) (res rewriter.Result, st *auditedStatement) {
-	if s.auditUnavailable() {
-		return rewriter.Result{Denial: s.refuseUnaudited(deniedQuery(sql, snap))}, nil
+	if why := s.auditUnavailable(); why != nil {
+		return rewriter.Result{Denial: s.refuseUnaudited(deniedQuery(sql, snap), why)}, nil
 	}
 	res = s.rewrite(snap, sql, now)
 	if d := res.Denial; d != nil {
-		s.aud.log.Log(audit.Denial(s.aud.who, deniedQuery(sql, snap), d.Message, d.Code))
+		s.aud.log.Log(audit.Denial(s.aud.whom(), deniedQuery(sql, snap), d.Message, d.Code))
+		if res.Before != "" { // what runs before the refusal discloses like any statement
+			return res, s.aud.statement(sql, res, snap.policy.Version)
+		}
 		return res, nil
 	}
 	return res, s.aud.statement(sql, res, snap.policy.Version)
@@ -67,12 +72,11 @@ func (s *Session) auditFunctionCall(snap *snapshot, cycle uint64) *rewriter.Deni
 	q := functionCall
 	q.PolicyVersion = snap.policy.Version
 	var d *rewriter.Denial
-	switch {
-	case s.auditUnavailable():
-		d = s.refuseUnaudited(q)
-	case !snap.policy.Unrestricted(s.role):
+	if why := s.auditUnavailable(); why != nil {
+		d = s.refuseUnaudited(q, why)
+	} else if !snap.policy.Unrestricted(s.role) {
 		d = functionCallDenial(s.role)
-		s.aud.log.Log(audit.Denial(s.aud.who, q, d.Message, d.Code))
+		s.aud.log.Log(audit.Denial(s.aud.whom(), q, d.Message, d.Code))
 	}
 	if d != nil {
 		s.aud.push(op{kind: opQuery, cycle: cycle})
@@ -128,9 +132,9 @@ func (s *Session) forwardAudited(fr *frameReader, typ byte, n int) error {
 		if !ok || len(rest) != 4 {
 			return &protocolError{"malformed Execute message"}
 		}
-		if s.auditUnavailable() {
+		if why := s.auditUnavailable(); why != nil {
 			s.aud.push(op{kind: opExecute, cycle: cycle, refused: true})
-			s.writeRefusedExecute(s.refuseUnaudited(unknownStatement.query), cycle)
+			s.writeRefusedExecute(s.refuseUnaudited(unknownStatement.query, why), cycle)
 			return nil
 		}
 		s.aud.push(op{kind: opExecute, cycle: cycle, name: s.aud.intern(portal), start: s.aud.now()})

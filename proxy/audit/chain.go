@@ -72,6 +72,7 @@ func endsEpoch(k Kind, reason string) bool {
 type chain struct {
 	key        []byte
 	mac        hash.Hash
+	sum        [sha256.Size]byte // seal's scratch, here so that it does not escape per record
 	epoch      uint64
 	seq        uint64 // of the last sealed record
 	prev       string // MAC of the last sealed record
@@ -131,7 +132,13 @@ func (c *chain) erase() {
 }
 
 // seal gives r the next seq, the current epoch and prev, and computes its MAC and line.
-func (c *chain) seal(r *Record) {
+func (c *chain) seal(r *Record) { c.sealTo(make([]byte, 0, 640+len(r.SQL)), r) }
+
+// sealTo is seal with r's line appended to buf, which it returns: the writer seals a
+// batch into one reused buffer instead of allocating a line per record. r's line is
+// the part of buf it appended, so that part must not change while r is in use; buf
+// may grow into a new array, which leaves the lines in the old one as they were.
+func (c *chain) sealTo(buf []byte, r *Record) []byte {
 	r.Time = r.Time.UTC()
 	if r.Until != nil {
 		u := r.Until.UTC()
@@ -139,18 +146,19 @@ func (c *chain) seal(r *Record) {
 	}
 	r.Seq, r.Epoch, r.Prev, r.MAC = c.seq+1, c.epoch, c.prev, ""
 	// The line is the body without its closing brace, the MAC member, and a newline.
-	line := appendRecord(make([]byte, 0, 640+len(r.SQL)), r)
+	start := len(buf)
+	buf = appendRecord(buf, r)
 	c.mac.Reset()
-	c.mac.Write(line)
-	var sum [sha256.Size]byte
-	line = append(line[:len(line)-1], macField...)
-	line = hex.AppendEncode(line, c.mac.Sum(sum[:0]))
-	mac := string(line[len(line)-2*sha256.Size:])
-	line = append(line, "\"}\n"...)
+	c.mac.Write(buf[start:])
+	buf = append(buf[:len(buf)-1], macField...)
+	buf = hex.AppendEncode(buf, c.mac.Sum(c.sum[:0]))
+	mac := string(buf[len(buf)-2*sha256.Size:])
+	buf = append(buf, "\"}\n"...)
 
-	r.MAC, r.line = mac, line
+	r.MAC, r.line = mac, buf[start:len(buf):len(buf)]
 	c.seq, c.prev = r.Seq, mac
 	c.inEpoch++
+	return buf
 }
 
 // splitLine undoes seal: it returns the bytes the MAC covers and the MAC of a line

@@ -51,25 +51,35 @@ type Options struct {
 // sink: it stamps the record and queues it. One goroutine owns the chain and the sink:
 // it takes the queue in order, seals the records (so the chain follows the queue) and
 // writes them in batches — as soon as BatchSize records are waiting, and every
-// FlushInterval otherwise.
+// FlushInterval otherwise — and, when the sink is a Syncer, makes them durable every
+// FlushInterval.
 //
-// The Logger fails closed. After a failed write, and while more than QueueLimit records
-// wait, Healthy and Log return an error wrapping ErrUnavailable; the proxy must then
-// refuse statements. The writer retries the failed batch with exponential backoff, and
-// the Logger is healthy again as soon as a write succeeds. Records keep being queued
+// The Logger fails closed. After a failed write (or Sync), and while more than
+// QueueLimit records wait, Healthy and Log return an *UnavailableError (wrapping
+// ErrUnavailable); the proxy must then refuse statements. The writer retries the failed
+// batch with exponential backoff, and the Logger is healthy again as soon as the retry
+// succeeds. Records keep being queued
 // while it is unhealthy, up to twice QueueLimit; past that they are dropped and counted.
 type Logger struct {
-	cfg  Config
-	sink Sink
-	rot  Rotator // nil when the sink does not rotate files
-	now  func() time.Time
-	log  *slog.Logger
+	cfg    Config
+	sink   Sink
+	rot    Rotator // nil when the sink does not rotate files
+	syncer Syncer  // nil when the sink's Write is durable when it returns
+	now    func() time.Time
+	log    *slog.Logger
 
 	mu       sync.Mutex
 	queue    queue // records waiting for the writer
 	inflight int   // records taken by the writer and not yet written
-	failure  error // why the last write failed; nil once a write succeeds
 	closed   bool
+
+	// The health, readable without mu: sessions ask for it before every statement.
+	// lag is queue.len() + inflight, stored under mu whenever either changes; failing
+	// is set by the writer when a write fails and cleared when one succeeds; shut is
+	// closed, set by Close.
+	lag     atomic.Int64
+	failing atomic.Pointer[UnavailableError]
+	shut    atomic.Bool
 
 	kick     chan struct{} // "a batch is ready", capacity 1
 	stop     chan struct{} // closed by Close
@@ -82,6 +92,7 @@ type Logger struct {
 	chain *chain   // owned by the writer goroutine
 	buf   []Record // the writer's batch buffer
 	taken []Record // the writer's buffer of records taken from the queue
+	lines []byte   // the writer's buffer of the batch's sealed lines
 }
 
 // NewLogger validates cfg, opens the sink, continues the chain the sink holds (or
@@ -131,6 +142,7 @@ func NewLogger(ctx context.Context, cfg Config, opts Options) (_ *Logger, err er
 		}
 	}()
 	l.rot, _ = l.sink.(Rotator)
+	l.syncer, _ = l.sink.(Syncer)
 
 	var tail *Tail
 	if r, ok := l.sink.(Resumer); ok {
@@ -157,6 +169,9 @@ func NewLogger(ctx context.Context, cfg Config, opts Options) (_ *Logger, err er
 	if err := l.sink.Write(wctx, []Record{start}); err != nil {
 		return nil, fmt.Errorf("audit: writing the first record: %w", err)
 	}
+	if err := l.sync(); err != nil {
+		return nil, fmt.Errorf("audit: writing the first record: %w", err)
+	}
 	l.written.Add(1)
 	go l.run()
 	return l, nil
@@ -166,7 +181,7 @@ func NewLogger(ctx context.Context, cfg Config, opts Options) (_ *Logger, err er
 func NewSink(ctx context.Context, cfg Config, now func() time.Time) (Sink, error) {
 	switch cfg.Sink {
 	case SinkFile:
-		return NewFileSink(FileSinkOptions{Path: cfg.Path, MaxBytes: cfg.MaxBytes, MaxAge: cfg.MaxAge, Now: now})
+		return NewFileSink(FileSinkOptions{Path: cfg.Path, MaxBytes: cfg.MaxBytes, MaxAge: cfg.MaxAge, Now: now, DeferSync: true})
 	case SinkPostgres:
 		dsn, err := cfg.DSN()
 		if err != nil {
@@ -189,13 +204,17 @@ func (l *Logger) Log(r Record) error {
 	if r.Time.IsZero() {
 		r.Time = l.now() // under the lock, so times follow the chain order
 	}
-	if l.lagLocked() >= 2*l.cfg.QueueLimit {
+	lag := l.lagLocked()
+	if lag >= 2*l.cfg.QueueLimit {
 		l.dropped.Add(1)
 	} else {
 		l.queue.push(&r)
+		lag++
+		l.lag.Store(int64(lag))
 	}
-	ready := l.queue.len() >= l.cfg.BatchSize
-	err := l.healthLocked()
+	// Only the record that fills a batch wakes the writer: a writer that is busy
+	// looks at the queue again when its write is done (see run).
+	ready := l.queue.len() == l.cfg.BatchSize
 	l.mu.Unlock()
 	if ready {
 		select {
@@ -203,31 +222,69 @@ func (l *Logger) Log(r Record) error {
 		default:
 		}
 	}
-	return err
+	return l.health(lag)
 }
 
-// Healthy returns nil when the proxy may disclose, and otherwise why not.
+// Healthy returns nil when the proxy may disclose, and otherwise why not: ErrClosed,
+// or an *UnavailableError. It takes no lock, so that asking before every statement
+// costs the sessions nothing.
 func (l *Logger) Healthy() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+	if l.shut.Load() {
 		return ErrClosed
 	}
-	return l.healthLocked()
+	return l.health(int(l.lag.Load()))
 }
 
-func (l *Logger) healthLocked() error {
-	if l.failure != nil {
-		return fmt.Errorf("%w: writing to the audit sink failed: %v", ErrUnavailable, l.failure)
+func (l *Logger) health(lag int) error {
+	if f := l.failing.Load(); f != nil {
+		return f
 	}
-	if lag := l.lagLocked(); lag > l.cfg.QueueLimit {
-		return fmt.Errorf("%w: %d records are waiting for the audit sink (limit %d)", ErrUnavailable, lag, l.cfg.QueueLimit)
+	if lag > l.cfg.QueueLimit {
+		return &UnavailableError{Lag: lag, Limit: l.cfg.QueueLimit}
 	}
 	return nil
 }
 
 // lagLocked is the number of records not yet written: queued and in flight.
 func (l *Logger) lagLocked() int { return l.queue.len() + l.inflight }
+
+// setInflightLocked sets the records in flight and publishes the lag.
+func (l *Logger) setInflightLocked(n int) {
+	l.inflight = n
+	l.lag.Store(int64(l.lagLocked()))
+}
+
+// UnavailableError is why a Logger refuses: the last write failed (Cause), or more
+// than Config.QueueLimit records wait (Lag). It wraps ErrUnavailable.
+//
+// Its Error text is for pgmask's own log and metrics: it quotes the sink's error, which
+// can name files, hosts or database roles. Reason says why without that, for clients.
+type UnavailableError struct {
+	// Cause is the error of the failed write (or file rotation); nil when the log is
+	// only behind.
+	Cause error
+	// Lag is the number of records not yet written, and Limit the QueueLimit it
+	// exceeds; both zero when Cause is set.
+	Lag, Limit int
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%v: writing to the audit sink failed: %v", ErrUnavailable, e.Cause)
+	}
+	return fmt.Sprintf("%v: %d records are waiting for the audit sink (limit %d)", ErrUnavailable, e.Lag, e.Limit)
+}
+
+func (e *UnavailableError) Unwrap() error { return ErrUnavailable }
+
+// Reason says why the log is unavailable in words fit for a client: which of the two
+// conditions holds, with the backlog and the limit, and nothing of the sink's error.
+func (e *UnavailableError) Reason() string {
+	if e.Cause != nil {
+		return "writing to the audit sink failed"
+	}
+	return fmt.Sprintf("the audit log is %d records behind (queue_limit %d)", e.Lag, e.Limit)
+}
 
 // Close writes everything queued (retrying for up to CloseTimeout), ends the chain
 // with a "stop" checkpoint, erases the key and closes the sink. It returns an error if
@@ -236,6 +293,7 @@ func (l *Logger) Close() error {
 	l.mu.Lock()
 	already := l.closed
 	l.closed = true
+	l.shut.Store(true)
 	l.mu.Unlock()
 	if !already {
 		close(l.stop)

@@ -67,6 +67,10 @@ func TestLoggerFailsClosedWhileTheSinkFailsAndRecovers(t *testing.T) {
 	if err := l.Healthy(); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "sink down") {
 		t.Errorf("Healthy = %v, want ErrUnavailable saying why", err)
 	}
+	var ue *UnavailableError
+	if err := l.Healthy(); !errors.As(err, &ue) || ue.Reason() != "writing to the audit sink failed" {
+		t.Errorf("Healthy = %#v, want an UnavailableError whose Reason leaves out the sink's error", err)
+	}
 	if err := l.Log(stmt(2)); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("Log while the sink fails = %v, want ErrUnavailable", err)
 	}
@@ -103,6 +107,10 @@ func TestLoggerFailsClosedWhenTooFarBehind(t *testing.T) {
 	}
 	if err := l.Log(stmt(10)); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "waiting") {
 		t.Errorf("Log past the limit = %v, want ErrUnavailable", err)
+	}
+	var ue *UnavailableError
+	if err := l.Healthy(); !errors.As(err, &ue) || ue.Reason() != "the audit log is 11 records behind (queue_limit 10)" {
+		t.Errorf("Healthy past the limit = %v, want an UnavailableError saying how far behind", err)
 	}
 	for i := 11; i < 25; i++ {
 		l.Log(stmt(i))
@@ -268,6 +276,70 @@ func TestLogIsSafeForConcurrentSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if sum, err := verifyText(sink.text(), VerifyOptions{}); err != nil || sum.Records != 1602 {
+		t.Errorf("Verify = %+v, %v", sum, err)
+	}
+}
+
+// syncSink is a memSink whose records are durable only once synced, like the file
+// sink with DeferSync.
+type syncSink struct {
+	memSink
+	syncs    int
+	syncFail error
+}
+
+func (s *syncSink) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.syncFail != nil {
+		return s.syncFail
+	}
+	s.syncs++
+	return nil
+}
+
+func (s *syncSink) setSyncFail(err error) {
+	s.mu.Lock()
+	s.syncFail = err
+	s.mu.Unlock()
+}
+
+func (s *syncSink) syncCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncs
+}
+
+func TestLoggerSyncsEveryFlushIntervalAndFailsClosedWhileSyncsFail(t *testing.T) {
+	sink := &syncSink{}
+	l := newTestLogger(t, testConfig(), sink, newClock())
+	if sink.syncCount() != 1 {
+		t.Errorf("%d syncs after the start record, want 1", sink.syncCount())
+	}
+	l.Log(stmt(1))
+	eventually(t, "the record is written and synced", func() bool { return sink.count() == 2 && sink.syncCount() >= 2 })
+
+	sink.setSyncFail(errSinkDown)
+	l.Log(stmt(2))
+	eventually(t, "the Logger is unhealthy", func() bool { return l.Healthy() != nil })
+	var ue *UnavailableError
+	if err := l.Log(stmt(3)); !errors.As(err, &ue) || !strings.Contains(err.Error(), "sink down") || ue.Reason() != "writing to the audit sink failed" {
+		t.Errorf("Log while syncs fail = %v, want an UnavailableError", err)
+	}
+	time.Sleep(50 * time.Millisecond) // several retries
+	if st := l.Stats(); st.Lag != 1 || st.Failures < 2 {
+		t.Errorf("Stats while syncs fail = %+v, want the record logged since waiting in the queue", st)
+	}
+	sink.setSyncFail(nil)
+	eventually(t, "the Logger recovers", func() bool { return l.Healthy() == nil && l.Stats().Lag == 0 })
+	synced := sink.syncCount()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sink.syncCount() <= synced {
+		t.Error("Close did not sync")
+	}
+	if sum, err := verifyText(sink.text(), VerifyOptions{}); err != nil || sum.Records != 5 || !sum.Stopped {
 		t.Errorf("Verify = %+v, %v", sum, err)
 	}
 }

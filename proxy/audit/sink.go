@@ -14,6 +14,15 @@ type Sink interface {
 	Close() error
 }
 
+// Syncer is a Sink whose Write may return before the batch is durable: the file sink
+// opened with DeferSync leaves it in the page cache. The Logger calls Sync every
+// FlushInterval, and before it stops; a Sync that fails makes it unhealthy, as a
+// failed Write does, until a Sync succeeds. Sync must then make durable everything
+// written before it, the records of earlier failed Syncs included.
+type Syncer interface {
+	Sync() error
+}
+
 // Resumer is a Sink that can say where the chain it holds stopped, so that a restarted
 // pgmask continues it instead of starting a second chain in the same place.
 type Resumer interface {

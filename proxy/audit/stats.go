@@ -22,14 +22,11 @@ type failure struct {
 
 // Stats returns the current counters.
 func (l *Logger) Stats() Stats {
-	l.mu.Lock()
-	lag := l.lagLocked()
-	l.mu.Unlock()
 	s := Stats{
 		Written:  l.written.Load(),
 		Failures: l.failures.Load(),
 		Dropped:  l.dropped.Load(),
-		Lag:      lag,
+		Lag:      int(l.lag.Load()),
 	}
 	if f := l.lastErr.Load(); f != nil {
 		s.LastError, s.LastErrorAt = f.err, f.at

@@ -15,29 +15,51 @@ func (l *Logger) run() {
 	defer tick.Stop()
 
 	var (
-		batch    []Record // sealed and not yet written
-		backoff  time.Duration
-		stop     = l.stop // nil once stopping, so it no longer fires
-		deadline time.Time
+		batch      []Record // sealed and not yet written
+		syncDue    bool     // a FlushInterval passed since the last Sync
+		syncFailed bool     // the last Sync failed
+		backoff    time.Duration
+		stop       = l.stop // nil once stopping, so it no longer fires
+		deadline   time.Time
 	)
 	for {
-		if batch == nil {
-			var err error
-			if batch, err = l.next(); err != nil {
-				l.failed(err)
-				batch = nil
+		var err error
+		if syncFailed {
+			// Retry the Sync before taking more records, as a failed batch is retried
+			// before the next: until it succeeds, records wait in the queue, where
+			// they count towards QueueLimit.
+			err = l.sync()
+			syncFailed = err != nil
+		}
+		if err == nil && batch == nil {
+			batch, err = l.next()
+		}
+		wrote := false
+		if err == nil && len(batch) > 0 {
+			if err = l.write(batch); err == nil {
+				batch, wrote = nil, true
+				l.wrote()
 			}
 		}
-		if len(batch) > 0 {
-			if err := l.write(batch); err != nil {
-				l.failed(err)
-			} else {
-				batch, backoff = nil, 0
-				l.recovered()
-				continue // more may be queued
+		if err == nil && !syncDue {
+			select {
+			case <-tick.C: // a writer kept busy by full batches never waits for it below
+				syncDue = true
+			default:
 			}
-		} else if l.failureSet() == nil {
-			batch = nil
+		}
+		if err == nil && (syncDue || stop == nil) {
+			err = l.sync()
+			syncDue, syncFailed = false, err != nil
+		}
+		if err == nil {
+			backoff = 0
+			l.recovered()
+			// Write again at once only when a full batch waits (or when closing):
+			// otherwise every write would carry only what arrived during the last one.
+			if wrote && (stop == nil || l.queued() >= l.cfg.BatchSize) {
+				continue
+			}
 			if stop == nil {
 				l.finish()
 				return
@@ -45,12 +67,15 @@ func (l *Logger) run() {
 			select {
 			case <-l.kick:
 			case <-tick.C: // next also ends a key epoch that is due with nothing queued
+				syncDue = true
 			case <-stop:
 				stop, deadline = nil, time.Now().Add(l.cfg.CloseTimeout)
 			}
 			continue
 		}
-		// The last write or rotation failed: back off, then try again.
+
+		// The write, rotation or sync failed: back off, then try again.
+		l.failed(err)
 		backoff = min(max(2*backoff, l.cfg.RetryMin), l.cfg.RetryMax)
 		if stop == nil && time.Now().Add(backoff).After(deadline) {
 			l.finish()
@@ -70,8 +95,8 @@ func (l *Logger) run() {
 // file when one is due (the new file then begins with the checkpoint that ends the key
 // epoch) and ends the key epoch when it is due by age, even with nothing queued; it
 // ends the epoch between records when it is due by count. It returns nil when there
-// is nothing to write. The batch reuses the writer's buffers: sinks must not keep it
-// after Write returns.
+// is nothing to write. The batch reuses the writer's buffers, the lines included:
+// sinks must not keep it after Write returns.
 func (l *Logger) next() ([]Record, error) {
 	now := l.now()
 	batch := l.buf[:0]
@@ -87,20 +112,25 @@ func (l *Logger) next() ([]Record, error) {
 
 	l.mu.Lock()
 	taken := l.queue.take(l.taken[:0], l.cfg.BatchSize)
-	l.inflight = len(batch) + len(taken)
+	l.setInflightLocked(len(batch) + len(taken))
+	select {
+	case <-l.kick: // this batch is what it announced
+	default:
+	}
 	l.mu.Unlock()
 
+	lines := l.lines[:0]
 	for i := range taken {
 		if l.cfg.RotateKeyEvery > 0 && l.chain.inEpoch >= l.cfg.RotateKeyEvery {
 			batch = append(batch, l.chain.endEpoch(checkpointRotate, now))
 		}
-		l.chain.seal(&taken[i])
+		lines = l.chain.sealTo(lines, &taken[i])
 		batch = append(batch, taken[i])
 	}
 	clear(taken)
-	l.taken, l.buf = taken[:0], batch
+	l.taken, l.buf, l.lines = taken[:0], batch, lines
 	l.mu.Lock()
-	l.inflight = len(batch)
+	l.setInflightLocked(len(batch))
 	l.mu.Unlock()
 	if len(batch) == 0 {
 		return nil, nil
@@ -114,40 +144,52 @@ func (l *Logger) write(batch []Record) error {
 	return l.sink.Write(ctx, batch)
 }
 
+// sync makes what was written durable, when the sink does not on Write.
+func (l *Logger) sync() error {
+	if l.syncer == nil {
+		return nil
+	}
+	return l.syncer.Sync()
+}
+
 func (l *Logger) queued() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.queue.len()
 }
 
+// failureSet returns why the last write failed, nil once a write succeeded.
 func (l *Logger) failureSet() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.failure
+	if f := l.failing.Load(); f != nil {
+		return f.Cause
+	}
+	return nil
 }
 
 // failed makes the Logger unhealthy until the next successful write.
 func (l *Logger) failed(err error) {
 	l.failures.Add(1)
 	l.lastErr.Store(&failure{err: err.Error(), at: l.now()})
-	l.mu.Lock()
-	first := l.failure == nil
-	l.failure = err
-	l.mu.Unlock()
-	if first {
+	if was := l.failing.Swap(&UnavailableError{Cause: err}); was == nil {
 		l.log.Error("audit sink failed: refusing statements until it recovers", "err", err.Error())
 	}
 }
 
-// recovered counts a successful write and makes the Logger healthy again.
-func (l *Logger) recovered() {
+// wrote counts the batch in flight as written.
+func (l *Logger) wrote() {
 	l.mu.Lock()
 	l.written.Add(uint64(l.inflight))
-	l.inflight = 0
-	was := l.failure
-	l.failure = nil
+	l.setInflightLocked(0)
 	l.mu.Unlock()
-	if was != nil {
+}
+
+// recovered makes the Logger healthy again after a round of writing (and syncing)
+// that succeeded.
+func (l *Logger) recovered() {
+	if l.failing.Load() == nil {
+		return
+	}
+	if was := l.failing.Swap(nil); was != nil {
 		l.log.Info("audit sink recovered")
 	}
 }
