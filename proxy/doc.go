@@ -14,6 +14,10 @@
 // log receives statement text only as normalized by audit.Normalize, and of upstream
 // errors only their SQLSTATE; nothing else of the traffic is recorded or logged.
 //
+// A session's role can change between statements (purpose of use, break-glass; see
+// access.go): what was prepared under the old role is discarded or prepared again, in
+// internal cycles whose replies the relay swallows (inband.go).
+//
 // Prometheus metrics and the health checks are served on a listener of their own
 // (metrics.go, health.go); their labels come from the configuration and fixed sets only.
 package proxy

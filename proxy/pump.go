@@ -133,9 +133,11 @@ func (s *Session) forwardQuery(fr *frameReader, n int) error {
 	if !ok || len(rest) != 0 {
 		return &protocolError{"malformed Query message"}
 	}
-	if cmd, d, ok := rewriter.SessionCommandOf(string(sql)); ok {
-		s.sessionQuery(cmd, d)
-		return nil
+	if rewriter.MayBeSessionCommand(sql) {
+		if cmd, d, ok := rewriter.SessionCommandOf(string(sql)); ok {
+			s.sessionQuery(cmd, d)
+			return nil
+		}
 	}
 	cycle := s.cycles.Add(1)
 	if s.aud != nil {
@@ -165,6 +167,9 @@ func withBefore(before, denial string) string {
 }
 
 func isSessionCommand(sql []byte) bool {
+	if !rewriter.MayBeSessionCommand(sql) {
+		return false
+	}
 	_, _, ok := rewriter.SessionCommandOf(string(sql))
 	return ok
 }

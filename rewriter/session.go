@@ -60,7 +60,7 @@ const (
 // statements in one string). Strings that cannot mention pgmask are recognized
 // without parsing, so the check costs next to nothing on the hot path.
 func SessionCommandOf(sql string) (cmd *SessionCommand, d *Denial, ok bool) {
-	if !containsFold(sql, "pgmask") {
+	if !MayBeSessionCommand(sql) {
 		return nil, nil, false
 	}
 	tree, err := pg_query.Parse(sql)
@@ -140,8 +140,13 @@ func sessionCommand(n *pg_query.Node) (*SessionCommand, *Denial) {
 		Hint:    fmt.Sprintf("Write it as SET %s = 'value'.", sessionPrefix+setting)}
 }
 
+// MayBeSessionCommand reports whether sql could hold a session command (it mentions
+// pgmask, in any case). When it is false, SessionCommandOf is certain to say no; the
+// proxy asks it of the message bytes, before making them a string.
+func MayBeSessionCommand[T string | []byte](sql T) bool { return containsFold(sql, "pgmask") }
+
 // containsFold reports whether s contains the lowercase ASCII word sub, in any case.
-func containsFold(s, sub string) bool {
+func containsFold[T string | []byte](s T, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		if s[i]|0x20 != sub[0] {
 			continue
