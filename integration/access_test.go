@@ -329,14 +329,24 @@ func TestBreakGlassElevatesWithAJustificationAndEndsByItself(t *testing.T) {
 	if ends[0]["reason"] != "expired" || ends[1]["reason"] != "ended by user" {
 		t.Errorf("break_glass_end reasons = %v, %v; want expired, ended by user", ends[0]["reason"], ends[1]["reason"])
 	}
-	elevated := 0
+	elevated, rawSSN := 0, false
 	for _, r := range kinds["statement"] {
 		if r["break_glass"] == true {
 			elevated++
 			if r["role"] != "clinician" {
 				t.Errorf("an elevated statement is recorded under role %v", r["role"])
 			}
+			// clinician is a full role: its statements are forwarded unparsed, and
+			// their records still say what they read.
+			access, _ := r["access"].([]any)
+			for _, a := range access {
+				a, _ := a.(map[string]any)
+				rawSSN = rawSSN || a["column"] == "ssn" && a["treatment"] == "raw"
+			}
 		}
+	}
+	if !rawSSN {
+		t.Error("no elevated statement record lists clinic.patients.ssn as read raw")
 	}
 	if elevated == 0 {
 		t.Error("no statement record is marked break_glass")

@@ -111,15 +111,19 @@ var errUpstreamGone = errors.New("upstream connection closed")
 
 // rewrite asks the rewriter what to send for sql; now is the statement's time.
 func (s *Session) rewrite(snap *snapshot, sql string, now time.Time) rewriter.Result {
-	c := rewriter.Context{
+	start := time.Now()
+	return s.counted(s.srv.cache.Rewrite(sql, s.context(snap, now), snap.policy, s.srv.catalog.Load()), start)
+}
+
+// context is what the rewriter knows of the session for a statement at now.
+func (s *Session) context(snap *snapshot, now time.Time) rewriter.Context {
+	return rewriter.Context{
 		Role:       s.role,
 		SearchPath: s.searchPath,
 		User:       s.upstreamUser,
 		Database:   snap.cfg.Upstream.Database,
 		Now:        now,
 	}
-	start := time.Now()
-	return s.counted(s.srv.cache.Rewrite(sql, c, snap.policy, s.srv.catalog.Load()), start)
 }
 
 // forwardQuery handles a simple-protocol Query: every statement in the string is

@@ -58,6 +58,13 @@ func (s *Session) auditedRewrite(snap *snapshot, sql string, now time.Time) (res
 		}
 		return res, nil
 	}
+	if res.Unchanged && res.Disclosures == nil && snap.policy.Unrestricted(s.role) {
+		// A full role's statement is forwarded unparsed; the record still says what
+		// it read when pgmask can tell (rewriter.Observe).
+		if ds, ok := s.srv.cache.Observe(sql, s.context(snap, now), snap.policy, s.srv.catalog.Load()); ok {
+			res.Disclosures = ds
+		}
+	}
 	return res, s.aud.statement(sql, res, snap.policy.Version)
 }
 

@@ -46,6 +46,22 @@ func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result
 	if p == nil || p.Unrestricted(ctx.Role) {
 		return Rewrite(sql, ctx, p, cat)
 	}
+	return c.lookup(sql, ctx, ctx.Role, p, cat, Rewrite)
+}
+
+// Observe is Observe with the cache, for the audit records of full roles. The
+// disclosures are shared with other callers: do not modify them.
+func (c *Cache) Observe(sql string, ctx Context, p *Policy, cat *Catalog) ([]Disclosure, bool) {
+	if p == nil {
+		return nil, false
+	}
+	r := c.lookup(sql, ctx, observerRole, p, cat, observe)
+	return r.Disclosures, r.Denial == nil
+}
+
+// lookup returns the cached Result of sql for role, or computes it with f.
+func (c *Cache) lookup(sql string, ctx Context, role string, p *Policy, cat *Catalog,
+	f func(string, Context, *Policy, *Catalog) Result) Result {
 	now := ctx.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -58,7 +74,7 @@ func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result
 	}
 	k := cacheKey{
 		policy: p.Version, catalog: catVersion,
-		role: ctx.Role, searchPath: ctx.SearchPath, user: ctx.User, db: ctx.Database,
+		role: role, searchPath: ctx.SearchPath, user: ctx.User, db: ctx.Database,
 		year: now.Year(), yday: now.YearDay(), sql: sql,
 	}
 	if r, ok := c.lru.Get(k); ok {
@@ -66,7 +82,7 @@ func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result
 		return r
 	}
 	c.misses.Add(1)
-	r := Rewrite(sql, ctx, p, cat)
+	r := f(sql, ctx, p, cat)
 	c.lru.Add(k, r)
 	return r
 }

@@ -29,6 +29,8 @@ type Policy struct {
 	key     secret   // master key of the keyed transforms (hash, date_shift)
 	zip3    []string // restricted ZIP3 prefixes
 	cfg     *config.Config
+	// observer reads every classified table whole; see Observe.
+	observer *role
 }
 
 // role is what one policy role may see and do.
@@ -115,6 +117,7 @@ func CompileWith(cfg *config.Config, version uint64, s Secrets) (*Policy, error)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	p.observer = compileObserver(cfg)
 	return p, nil
 }
 

@@ -1,0 +1,60 @@
+package rewriter
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestObserveListsWhatAFullRoleReadsAllRaw(t *testing.T) {
+	p, cat := fixture(t)
+	c := ctx("support")
+	c.SearchPath = testSearchPath
+	ds, ok := Observe("SELECT p.ssn FROM clinic.patients p JOIN clinic.notes n ON n.patient_id = p.id WHERE p.id = 31", c, p, cat)
+	if !ok {
+		t.Fatal("Observe could not tell what a plain SELECT of classified tables reads")
+	}
+	var ssn, body bool
+	for _, d := range ds {
+		if d.Treatment != Raw {
+			t.Errorf("a full role's disclosure is %s: %+v", d.Treatment, d)
+		}
+		ssn = ssn || d.Relation == "clinic.patients" && d.Column == "ssn"
+		body = body || d.Relation == "clinic.notes" && d.Column == "body"
+	}
+	if !ssn || !body {
+		t.Errorf("disclosures %v lack clinic.patients.ssn or clinic.notes.body", ds)
+	}
+}
+
+func TestObserveSaysWhenItCannotTell(t *testing.T) {
+	p, cat := fixture(t)
+	c := ctx("support")
+	c.SearchPath = testSearchPath
+	for _, sql := range []string{
+		"CREATE TABLE scratch (a int)",
+		"EXPLAIN SELECT * FROM clinic.patients",
+		"SELECT 1; SELECT * FROM no_such_table",
+		"SELEC garbage",
+	} {
+		if ds, ok := Observe(sql, c, p, cat); ok {
+			t.Errorf("Observe(%q) = %v, true; want false", sql, ds)
+		}
+	}
+}
+
+func TestTheCacheKeepsObservationsApartFromRewrites(t *testing.T) {
+	p, cat := fixture(t)
+	c := ctx("support")
+	c.SearchPath = testSearchPath
+	cache := NewCache(16)
+	sql := "SELECT ssn FROM clinic.patients WHERE id = 1"
+	masked := cache.Rewrite(sql, c, p, cat)
+	ds, ok := cache.Observe(sql, c, p, cat)
+	again, _ := cache.Observe(sql, c, p, cat)
+	if !ok || len(ds) == 0 || &ds[0] != &again[0] {
+		t.Fatalf("Observe through the cache: %v, %t; want one shared, cached list", ds, ok)
+	}
+	if slices.Equal(ds, masked.Disclosures) {
+		t.Error("the observation equals support's masked disclosures: the cache mixed them up")
+	}
+}
