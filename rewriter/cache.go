@@ -46,22 +46,24 @@ func (c *Cache) Rewrite(sql string, ctx Context, p *Policy, cat *Catalog) Result
 	if p == nil || p.Unrestricted(ctx.Role) {
 		return Rewrite(sql, ctx, p, cat)
 	}
-	return c.lookup(sql, ctx, ctx.Role, p, cat, Rewrite)
+	return c.lookup(sql, ctx, ctx.Role, p, cat, Rewrite, true)
 }
 
 // Observe is Observe with the cache, for the audit records of full roles. The
-// disclosures are shared with other callers: do not modify them.
+// disclosures are shared with other callers: do not modify them. Observations do not
+// count in Stats, which is about rewrites.
 func (c *Cache) Observe(sql string, ctx Context, p *Policy, cat *Catalog) ([]Disclosure, bool) {
 	if p == nil {
 		return nil, false
 	}
-	r := c.lookup(sql, ctx, observerRole, p, cat, observe)
+	r := c.lookup(sql, ctx, observerRole, p, cat, observe, false)
 	return r.Disclosures, r.Denial == nil
 }
 
-// lookup returns the cached Result of sql for role, or computes it with f.
+// lookup returns the cached Result of sql for role, or computes it with f; count says
+// whether the lookup counts in Stats.
 func (c *Cache) lookup(sql string, ctx Context, role string, p *Policy, cat *Catalog,
-	f func(string, Context, *Policy, *Catalog) Result) Result {
+	f func(string, Context, *Policy, *Catalog) Result, count bool) Result {
 	now := ctx.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -78,10 +80,14 @@ func (c *Cache) lookup(sql string, ctx Context, role string, p *Policy, cat *Cat
 		year: now.Year(), yday: now.YearDay(), sql: sql,
 	}
 	if r, ok := c.lru.Get(k); ok {
-		c.hits.Add(1)
+		if count {
+			c.hits.Add(1)
+		}
 		return r
 	}
-	c.misses.Add(1)
+	if count {
+		c.misses.Add(1)
+	}
 	r := f(sql, ctx, p, cat)
 	c.lru.Add(k, r)
 	return r

@@ -57,4 +57,7 @@ func TestTheCacheKeepsObservationsApartFromRewrites(t *testing.T) {
 	if slices.Equal(ds, masked.Disclosures) {
 		t.Error("the observation equals support's masked disclosures: the cache mixed them up")
 	}
+	if hits, misses := cache.Stats(); hits != 0 || misses != 1 {
+		t.Errorf("Stats() = %d hits, %d misses; observations must not count, the one rewrite must", hits, misses)
+	}
 }
