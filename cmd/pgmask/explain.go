@@ -130,47 +130,56 @@ func sessionContext(cfg *config.Config, role string) rewriter.Context {
 }
 
 // connectCatalog connects to the database whose schema pgmask resolves names against:
-// dsn when given, else the [upstream] database as the [upstream] user. The session's
+// --catalog-dsn when given, else the [upstream] database as its user. Either way the
 // search_path is the one the proxy pins, so unqualified names in row filters resolve
 // as they will for the role's sessions.
 func connectCatalog(ctx context.Context, cfg *config.Config, dsn string) (*pgconn.PgConn, error) {
-	if dsn != "" {
-		pcfg, err := pgconn.ParseConfig(dsn)
-		if err != nil {
-			return nil, fmt.Errorf("--catalog-dsn: %w", err)
-		}
-		pinSearchPath(pcfg, cfg)
-		conn, err := pgconn.ConnectConfig(ctx, pcfg)
-		if err != nil {
-			return nil, fmt.Errorf("--catalog-dsn: %w", err)
-		}
-		return conn, nil
-	}
-	password, err := cfg.Upstream.ResolvePassword()
-	if err != nil {
-		return nil, err
-	}
-	return connectUpstream(ctx, cfg, cfg.Upstream.User, password)
+	return connect(ctx, cfg, "--catalog-dsn", dsn, checkParams(cfg))
 }
 
 // connectUpstream connects to the [upstream] database as user, exactly as the proxy's
 // sessions do, with the search_path they pin.
 func connectUpstream(ctx context.Context, cfg *config.Config, user, password string) (*pgconn.PgConn, error) {
-	conn, err := proxy.DialUpstream(ctx, cfg, user, password, map[string]string{
-		"application_name": "pgmask check",
-		"search_path":      cfg.Upstream.SearchPath,
-	})
+	return dialUpstream(ctx, cfg, user, password, checkParams(cfg))
+}
+
+func checkParams(cfg *config.Config) map[string]string {
+	return map[string]string{"application_name": "pgmask check", "search_path": cfg.Upstream.SearchPath}
+}
+
+// connect opens a command's database connection: with the connection string given as
+// flag when dsn is set, else as the [upstream] user. params (application_name,
+// search_path) apply either way; an empty value is left out.
+func connect(ctx context.Context, cfg *config.Config, flag, dsn string, params map[string]string) (*pgconn.PgConn, error) {
+	if dsn == "" {
+		password, err := cfg.Upstream.ResolvePassword()
+		if err != nil {
+			return nil, err
+		}
+		return dialUpstream(ctx, cfg, cfg.Upstream.User, password, params)
+	}
+	pcfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the upstream database %s at %s as %s: %w", cfg.Upstream.Database, cfg.Upstream.Address, user, err)
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	for k, v := range params {
+		if v != "" {
+			pcfg.RuntimeParams[k] = v
+		}
+	}
+	conn, err := pgconn.ConnectConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	return conn, nil
 }
 
-// pinSearchPath sets the search_path the proxy pins on its upstream sessions.
-func pinSearchPath(pcfg *pgconn.Config, cfg *config.Config) {
-	if cfg.Upstream.SearchPath != "" {
-		pcfg.RuntimeParams["search_path"] = cfg.Upstream.SearchPath
+func dialUpstream(ctx context.Context, cfg *config.Config, user, password string, params map[string]string) (*pgconn.PgConn, error) {
+	conn, err := proxy.DialUpstream(ctx, cfg, user, password, params)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the upstream database %s at %s as %s: %w", cfg.Upstream.Database, cfg.Upstream.Address, user, err)
 	}
+	return conn, nil
 }
 
 // parseInterleaved parses flags that may come before or after the positional

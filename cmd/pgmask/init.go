@@ -7,10 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgconn"
-
 	"github.com/pgmask/pgmask/config"
-	"github.com/pgmask/pgmask/proxy"
 	"github.com/pgmask/pgmask/proxy/reid"
 )
 
@@ -56,7 +53,7 @@ subjects. pgmask serve does the same on first use, as the [upstream] user.
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	conn, err := connectInit(ctx, cfg, *dsn)
+	conn, err := connect(ctx, cfg, "--dsn", *dsn, map[string]string{"application_name": "pgmask init"})
 	if err != nil {
 		return err
 	}
@@ -80,29 +77,4 @@ subjects. pgmask serve does the same on first use, as the [upstream] user.
 		fmt.Fprintf(stdout, "subjects of %s: %s\n", strings.Join(rep.Tables, ", "), plural(int(rep.NewCodes), "new code"))
 	}
 	return err
-}
-
-// connectInit connects as dsn when given, else as the [upstream] user.
-func connectInit(ctx context.Context, cfg *config.Config, dsn string) (*pgconn.PgConn, error) {
-	if dsn != "" {
-		pcfg, err := pgconn.ParseConfig(dsn)
-		if err != nil {
-			return nil, fmt.Errorf("--dsn: %w", err)
-		}
-		pcfg.RuntimeParams["application_name"] = "pgmask init"
-		conn, err := pgconn.ConnectConfig(ctx, pcfg)
-		if err != nil {
-			return nil, fmt.Errorf("--dsn: %w", err)
-		}
-		return conn, nil
-	}
-	password, err := cfg.Upstream.ResolvePassword()
-	if err != nil {
-		return nil, err
-	}
-	conn, err := proxy.DialUpstream(ctx, cfg, cfg.Upstream.User, password, map[string]string{"application_name": "pgmask init"})
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the upstream database %s at %s as %s: %w", cfg.Upstream.Database, cfg.Upstream.Address, cfg.Upstream.User, err)
-	}
-	return conn, nil
 }
