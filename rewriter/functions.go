@@ -255,6 +255,7 @@ func (rw *rewrite) checkRegclassLiteral(tc *pg_query.TypeCast) *Denial {
 	if lit == nil {
 		return nil
 	}
+	rw.readValue = true
 	if oid, err := strconv.ParseUint(strings.TrimSpace(lit.Sval), 10, 32); err == nil {
 		// A numeric literal is an OID; PostgreSQL prints the name of an existing one.
 		if r := rw.cat.RelationByOID(uint32(oid)); r == nil || !rw.visibility().relation(r) {
@@ -361,6 +362,7 @@ func (rw *rewrite) checkNameArgs(name string, args []*pg_query.Node) *Denial {
 	if lit == nil {
 		return nil
 	}
+	rw.readValue = true
 	cast := &pg_query.TypeCast{Arg: args[ri], TypeName: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("regclass")}}}
 	if d := rw.checkRegclassLiteral(cast); d != nil {
 		return d

@@ -21,6 +21,10 @@ type rewrite struct {
 	subs []*substitution
 	// changed is set once the tree differs from what the client sent.
 	changed bool
+	// readValue is set once a decision depended on the value of a constant the client
+	// wrote ('x'::regclass, has_table_privilege('x', …), SET … = 'off'), so the result
+	// must not be reused for other literals (Result.shapeOnly).
+	readValue bool
 
 	disclosures []Disclosure
 	disclosed   map[qualifiedName]bool

@@ -61,6 +61,12 @@ type Result struct {
 	Before string
 	// Disclosures lists what the statement reads of protected relations, for audit.
 	Disclosures []Disclosure
+
+	// shapeOnly is set when the rewrite is a function of the statement's shape alone:
+	// every statement is a query, and no decision read the value of a constant the
+	// client wrote. The Cache may then reuse it, through a normalize.Template, for
+	// statements that differ only in their literals (normalize/GUIDE.md).
+	shapeOnly bool
 }
 
 // Context is what the rewriter knows about the caller of one statement.
@@ -138,9 +144,10 @@ func (rw *rewrite) run(sql string) Result {
 			return rw.refusedAfter(tree, d)
 		}
 	}
+	shapeOnly := !rw.readValue && queriesOnly(tree)
 	// A statement with a non-ASCII byte is always rebuilt, in ASCII (ascii.go).
 	if !rw.changed && isASCII(sql) {
-		return Result{SQL: sql, Unchanged: true, Disclosures: rw.disclosures}
+		return Result{SQL: sql, Unchanged: true, Disclosures: rw.disclosures, shapeOnly: shapeOnly}
 	}
 	out, d := rw.splice(tree)
 	if d != nil {
@@ -151,7 +158,26 @@ func (rw *rewrite) run(sql string) Result {
 			return deny(d)
 		}
 	}
-	return Result{SQL: out, Disclosures: rw.disclosures}
+	return Result{SQL: out, Disclosures: rw.disclosures, shapeOnly: shapeOnly}
+}
+
+// queriesOnly reports whether every statement of tree is a plain query (SELECT,
+// VALUES, TABLE, WITH … SELECT), whose allow or deny takes no argument values: not
+// SELECT … INTO, which creates a table, nor a WITH that writes (PostgreSQL allows
+// data-modifying WITH only at the top level).
+func queriesOnly(tree *pg_query.ParseResult) bool {
+	for _, s := range tree.Stmts {
+		sel := s.GetStmt().GetSelectStmt()
+		if sel == nil || sel.IntoClause != nil {
+			return false
+		}
+		for _, cte := range sel.GetWithClause().GetCtes() {
+			if cte.GetCommonTableExpr().GetCtequery().GetSelectStmt() == nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func deny(d *Denial) Result { return Result{Denial: d} }

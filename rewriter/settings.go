@@ -61,6 +61,7 @@ func (rw *rewrite) setStmt(v *pg_query.VariableSetStmt) *Denial {
 // the statement PostgreSQL runs (log_statement, log_min_duration_statement), which is
 // pgmask's rewrite with the role's row filters and the keys of its keyed transforms.
 func (rw *rewrite) settingValueOK(name string, args []*pg_query.Node) bool {
+	rw.readValue = true
 	on := len(args) == 1 && truthy(args[0])
 	switch name {
 	case "standard_conforming_strings":
