@@ -91,6 +91,12 @@ func run(seconds, rounds, clients, scale int) error {
 	}
 	defer stop()
 	targets = append([]target{direct}, targets...)
+	forwarder, stopForwarder, err := startForwarder(net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port)), direct)
+	if err != nil {
+		return err
+	}
+	defer stopForwarder()
+	targets = append(targets, forwarder)
 	if bouncer, stopBouncer, err := startPgBouncer(cluster); err != nil {
 		fmt.Fprintf(os.Stderr, "no PgBouncer reference: %v\n", err)
 	} else {
