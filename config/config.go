@@ -5,6 +5,7 @@
 package config
 
 import (
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,8 @@ type Server struct {
 
 // Upstream is the PostgreSQL server pgmask connects to on behalf of its clients.
 type Upstream struct {
+	// Address is host:port, or a Unix-socket directory and port
+	// ("/var/run/postgresql:5432", the socket file being .s.PGSQL.5432 in it, as in libpq).
 	Address      string `toml:"address"`
 	Database     string `toml:"database"`
 	User         string `toml:"user"`
@@ -56,6 +59,9 @@ type Upstream struct {
 	// CatalogRefresh is how often pgmask rereads the upstream's schema.
 	CatalogRefresh Duration `toml:"catalog_refresh"`
 }
+
+// UnixSocket reports whether Address names a Unix-socket directory rather than a host.
+func (u Upstream) UnixSocket() bool { return strings.HasPrefix(u.Address, "/") }
 
 // Masking holds what the masking transforms need besides the policy: the master key of
 // the keyed transforms (hash, date_shift) and the Safe Harbor ZIP3 list.

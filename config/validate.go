@@ -137,6 +137,9 @@ func (v *validator) upstream() {
 	if u.SSLRootCert != "" && u.SSLMode != "verify-full" && u.SSLMode != "require" {
 		v.errorf(key("upstream", "sslrootcert"), "is used only with sslmode verify-full or require, not %q", u.SSLMode)
 	}
+	if u.UnixSocket() && (u.SSLMode == "require" || u.SSLMode == "verify-full") {
+		v.errorf(key("upstream", "sslmode"), "%q needs TLS, which a Unix socket (address %q) does not use; set sslmode = \"disable\" or connect over TCP", u.SSLMode, u.Address)
+	}
 	v.file(key("upstream", "sslrootcert"), &u.SSLRootCert, true)
 }
 

@@ -6,12 +6,14 @@ import (
 	"sync"
 )
 
-// startForwarder runs the least a proxy can do in front of the cluster: a TCP relay
+// startForwarder runs the least a proxy can do in front of the cluster: a relay
 // that copies bytes both ways, written in Go the way pgmask relays (a goroutine per
 // direction on the runtime's network poller), with no protocol parsing, no policy and
 // no audit. Its row is the floor of what any proxy process costs on this machine — an
 // extra hop with two more socket reads, two more writes and two more wake-ups per
 // round trip — so pgmask's own cost is its distance from this row, not from direct.
+// Clients connect over TCP; it reaches PostgreSQL on upstream, the path of its Unix
+// socket, as the pgmask rows do.
 func startForwarder(upstream string, direct target) (target, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,7 +28,7 @@ func startForwarder(upstream string, direct target) (target, func(), error) {
 			if err != nil {
 				return
 			}
-			u, err := net.Dial("tcp", upstream)
+			u, err := net.Dial("unix", upstream)
 			if err != nil {
 				c.Close()
 				continue

@@ -91,7 +91,7 @@ func run(seconds, rounds, clients, scale int) error {
 	}
 	defer stop()
 	targets = append([]target{direct}, targets...)
-	forwarder, stopForwarder, err := startForwarder(net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port)), direct)
+	forwarder, stopForwarder, err := startForwarder(filepath.Join(cluster.SocketDir(), ".s.PGSQL."+strconv.Itoa(cluster.Port)), direct)
 	if err != nil {
 		return err
 	}
@@ -143,11 +143,20 @@ func run(seconds, rounds, clients, scale int) error {
 	return w.Flush()
 }
 
+// socketAddress is the cluster's Unix socket as an [upstream] address. The proxies
+// measured here reach PostgreSQL through it, as a proxy on the database host should
+// (docs/configuration.md); the clients, like direct, come over TCP.
+func socketAddress(cluster *pgtest.Cluster) string {
+	return cluster.SocketDir() + ":" + strconv.Itoa(cluster.Port)
+}
+
 // startProxies runs pgmask in this process in front of the cluster, with one user per
 // role the benchmark compares: "full" (no rewriting) and "masked" (minimum necessary,
 // pgbench_accounts.filler redacted, so every statement is rewritten), both without an
-// audit log; and a second pgmask with a file audit log in a temporary directory, for
-// the masked role again, so the cost of auditing is measured in the same run.
+// audit log; a second pgmask for the full role that reaches PostgreSQL over loopback
+// TCP instead of the socket, so the table shows what the upstream transport costs; and
+// a third with a file audit log in a temporary directory, for the masked role again,
+// so the cost of auditing is measured in the same run.
 func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 	password := rand.Text()
 	salt := make([]byte, 16)
@@ -159,7 +168,7 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 	cfg := &config.Config{
 		Server: config.Server{Listen: "127.0.0.1:0"},
 		Upstream: config.Upstream{
-			Address:  net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port)),
+			Address:  socketAddress(cluster),
 			Database: "bench", User: cluster.User, Password: cluster.Password, SSLMode: "disable",
 		},
 		Tables: map[string]config.Table{
@@ -184,16 +193,39 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 			"bench_masked": {Password: v.String(), Role: "masked"},
 		},
 	}
+	var stops []func()
+	stop := func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	start := func(c *config.Config) (int, error) {
+		port, f, err := serve(c)
+		if err != nil {
+			stop()
+			return 0, err
+		}
+		stops = append(stops, f)
+		return port, nil
+	}
+
 	plain := *cfg
 	plain.Audit = config.Audit{Sink: config.AuditSinkOff}
-	port, stopPlain, err := serve(&plain)
+	port, err := start(&plain)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The same, reaching PostgreSQL over loopback TCP instead of its socket.
+	tcp := plain
+	tcp.Upstream.Address = net.JoinHostPort(cluster.Host, strconv.Itoa(cluster.Port))
+	tcpPort, err := start(&tcp)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	dir, err := os.MkdirTemp("", "pgmask-bench-audit-")
 	if err != nil {
-		stopPlain()
+		stop()
 		return nil, nil, err
 	}
 	// The default queue_limit (10000 records) is under a second of this load: one slow
@@ -204,27 +236,23 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 		Sink: config.AuditSinkFile, Path: filepath.Join(dir, "audit.jsonl"), KeyFile: filepath.Join(dir, "audit.key"),
 		QueueLimit: 200000,
 	}
-	auditPort, stopAudited, err := func() (int, func(), error) {
-		if err := os.WriteFile(audited.Audit.KeyFile, []byte(rand.Text()), 0o600); err != nil {
-			return 0, nil, err
-		}
-		return serve(&audited)
-	}()
-	if err != nil {
-		stopPlain()
-		os.RemoveAll(dir)
-		return nil, nil, err
-	}
-	stop := func() {
-		stopPlain()
-		stopAudited()
+	stops = append(stops, func() {
 		if info, err := os.Stat(audited.Audit.Path); err == nil {
 			fmt.Fprintf(os.Stderr, "audit log of pgmask-masked-audit: %d bytes\n", info.Size())
 		}
 		os.RemoveAll(dir)
+	})
+	if err := os.WriteFile(audited.Audit.KeyFile, []byte(rand.Text()), 0o600); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	auditPort, err := start(&audited)
+	if err != nil {
+		return nil, nil, err
 	}
 	return []target{
 		{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password},
+		{name: "pgmask-full-tcp", host: "127.0.0.1", port: tcpPort, user: "bench_full", password: password},
 		{name: "pgmask-masked", host: "127.0.0.1", port: port, user: "bench_masked", password: password},
 		{name: "pgmask-masked-audit", host: "127.0.0.1", port: auditPort, user: "bench_masked", password: password},
 	}, stop, nil

@@ -46,7 +46,7 @@ max_client_conn = 200
 default_pool_size = 50
 logfile = %s
 pidfile = %s
-`, cluster.Host, cluster.Port, cluster.User, cluster.Password, port,
+`, cluster.SocketDir(), cluster.Port, cluster.User, cluster.Password, port,
 		filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))
 	path := filepath.Join(dir, "pgbouncer.ini")
 	if err := os.WriteFile(path, []byte(ini), 0o600); err != nil {

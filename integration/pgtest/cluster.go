@@ -178,9 +178,12 @@ func (c *Cluster) Exec(ctx context.Context, database, sql string) error {
 	return nil
 }
 
-func (c *Cluster) dataDir() string   { return filepath.Join(c.Dir, "data") }
-func (c *Cluster) socketDir() string { return filepath.Join(c.Dir, "socket") }
-func (c *Cluster) logFile() string   { return filepath.Join(c.Dir, "server.log") }
+func (c *Cluster) dataDir() string { return filepath.Join(c.Dir, "data") }
+func (c *Cluster) logFile() string { return filepath.Join(c.Dir, "server.log") }
+
+// SocketDir is the directory of the server's Unix socket (.s.PGSQL.<Port>), where the
+// superuser connects with trust.
+func (c *Cluster) SocketDir() string { return filepath.Join(c.Dir, "socket") }
 
 // running reports whether a postmaster claims the data directory.
 func (c *Cluster) running() bool {

@@ -22,10 +22,10 @@ import (
 // initdb creates the data directory with the superuser's password, trust
 // over the socket and SCRAM over TCP.
 func (c *Cluster) initdb(ctx context.Context) error {
-	if err := os.Mkdir(c.socketDir(), 0o700); err != nil {
+	if err := os.Mkdir(c.SocketDir(), 0o700); err != nil {
 		return fmt.Errorf("pgtest: %w", err)
 	}
-	if err := c.owner.chown(c.socketDir()); err != nil {
+	if err := c.owner.chown(c.SocketDir()); err != nil {
 		return fmt.Errorf("pgtest: %w", err)
 	}
 	pwfile := filepath.Join(c.Dir, "pwfile")
@@ -72,7 +72,7 @@ func (c *Cluster) writeConf(port int, settings map[string]string) error {
 	}
 	line("listen_addresses", c.Host)
 	line("port", strconv.Itoa(port))
-	line("unix_socket_directories", c.socketDir())
+	line("unix_socket_directories", c.SocketDir())
 	line("password_encryption", "scram-sha-256")
 	line("fsync", "off")
 	line("synchronous_commit", "off")
