@@ -170,18 +170,35 @@ func sameDisclosures(a, b []Disclosure) bool {
 // Observe is Observe with the cache, for the audit records of full roles. The
 // disclosures are shared with other callers: do not modify them. Observations do not
 // count in Stats, which is about rewrites.
+//
+// An observation decides nothing (the full role's statement is forwarded whatever it
+// says), and the disclosures of a shape-only statement are those of its shape, so an
+// allowed shape-only observation is kept under the shape key, with no template, and
+// serves every statement of that shape.
 func (c *Cache) Observe(sql string, ctx Context, p *Policy, cat *Catalog) ([]Disclosure, bool) {
 	if p == nil {
 		return nil, false
 	}
 	ctx = stamped(ctx)
 	k := c.key(sql, ctx, observerRole, p, cat)
-	e, ok := c.lru.Get(k)
-	if !ok {
-		e.result = observe(sql, ctx, p, cat)
-		c.lru.Add(k, e)
+	if e, ok := c.lru.Get(k); ok {
+		return e.result.Disclosures, e.result.Denial == nil
 	}
-	return e.result.Disclosures, e.result.Denial == nil
+	st, shaped := shapeOf(sql)
+	sk := k
+	if shaped {
+		sk.sql, sk.shape, sk.paramBase = st.Text, true, st.ParamBase
+		if e, ok := c.lru.Get(sk); ok {
+			return e.result.Disclosures, true
+		}
+	}
+	r := observe(sql, ctx, p, cat)
+	if shaped && r.shapeOnly && r.Denial == nil {
+		c.lru.Add(sk, entry{result: r})
+	} else {
+		c.lru.Add(k, entry{result: r})
+	}
+	return r.Disclosures, r.Denial == nil
 }
 
 // stamped is ctx with its statement time set, so the key and the rewrite stored under

@@ -80,5 +80,5 @@ func observe(sql string, c Context, p *Policy, cat *Catalog) (res Result) {
 	if res.Denial != nil || res.Before != "" {
 		return cannot
 	}
-	return Result{Disclosures: res.Disclosures}
+	return Result{Disclosures: res.Disclosures, shapeOnly: res.shapeOnly}
 }

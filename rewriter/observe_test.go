@@ -61,3 +61,20 @@ func TestTheCacheKeepsObservationsApartFromRewrites(t *testing.T) {
 		t.Errorf("Stats() = %d hits, %d misses; observations must not count, the one rewrite must", hits, misses)
 	}
 }
+
+func TestObservationsOfStatementsThatDifferOnlyInLiteralsShareOneEntry(t *testing.T) {
+	p, cat := fixture(t)
+	cache := NewCache(16)
+	first, ok := cache.Observe("SELECT ssn FROM clinic.patients WHERE id = 1", ctx("clinician"), p, cat)
+	second, ok2 := cache.Observe("SELECT ssn FROM clinic.patients WHERE id = 2", ctx("clinician"), p, cat)
+	if !ok || !ok2 || len(first) == 0 || &first[0] != &second[0] || cache.Len() != 1 {
+		t.Fatalf("two observations of one shape: %v %t, %v %t, %d entries; want one shared entry", first, ok, second, ok2, cache.Len())
+	}
+	// A statement whose analysis reads a literal is observed on its own.
+	for _, sql := range []string{"SELECT 'clinic.patients'::regclass", "SELECT 'clinic.notes'::regclass"} {
+		cache.Observe(sql, ctx("clinician"), p, cat)
+	}
+	if cache.Len() != 3 {
+		t.Errorf("%d entries after two regclass literals, want 3 (one per text)", cache.Len())
+	}
+}

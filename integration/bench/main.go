@@ -155,8 +155,8 @@ func socketAddress(cluster *pgtest.Cluster) string {
 // pgbench_accounts.filler redacted, so every statement is rewritten), both without an
 // audit log; a second pgmask for the full role that reaches PostgreSQL over loopback
 // TCP instead of the socket, so the table shows what the upstream transport costs; and
-// a third with a file audit log in a temporary directory, for the masked role again,
-// so the cost of auditing is measured in the same run.
+// a third with a file audit log in a temporary directory, for both roles again, so
+// the cost of auditing is measured in the same run.
 func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 	password := rand.Text()
 	salt := make([]byte, 16)
@@ -254,6 +254,7 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 		{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password},
 		{name: "pgmask-full-tcp", host: "127.0.0.1", port: tcpPort, user: "bench_full", password: password},
 		{name: "pgmask-masked", host: "127.0.0.1", port: port, user: "bench_masked", password: password},
+		{name: "pgmask-full-audit", host: "127.0.0.1", port: auditPort, user: "bench_full", password: password},
 		{name: "pgmask-masked-audit", host: "127.0.0.1", port: auditPort, user: "bench_masked", password: password},
 	}, stop, nil
 }
