@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v5"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Functions, operators and types (DESIGN §3, default deny). A function outside
@@ -244,26 +245,69 @@ func (rw *rewrite) typeAllowed(t *Type) bool {
 	return false
 }
 
-// checkRegclassLiteral refuses 'name'::regclass for a relation the role cannot see,
-// which would otherwise tell existing relations from missing ones.
-func (rw *rewrite) checkRegclassLiteral(tc *pg_query.TypeCast) *Denial {
+// checkRegclassCast refuses x::regclass where x could name a relation the role cannot
+// see, which would otherwise tell existing relations from missing ones (and, for an
+// OID, print the name of a hidden one).
+func (rw *rewrite) checkRegclassCast(tc *pg_query.TypeCast) *Denial {
 	parts, _ := nameParts(tc.GetTypeName().GetNames())
 	if len(parts) == 0 || parts[len(parts)-1] != "regclass" {
 		return nil
 	}
-	lit := tc.Arg.GetAConst().GetSval()
-	if lit == nil {
+	return rw.checkRelationName(tc.Arg)
+}
+
+// checkRelationName checks an expression that PostgreSQL reads as a relation's name or
+// OID. A constant must name a relation the role can see (or be NULL, or OID 0). A
+// column or parameter is allowed: a column holds what the role may read (the OIDs of
+// the filtered catalogs, as psql and BI tools use them), and a parameter's value is
+// only known at Bind. A cast is looked through ('x'::text, '16386'::oid). An
+// expression with a constant in it ('clinic.' || 'x', concat(…, 'x')) is refused:
+// pgmask cannot tell which relation it names. An expression of columns only is
+// allowed, so a name assembled from the values of a VALUES list or CTE escapes the
+// check (rewriter/README.md, known gaps).
+func (rw *rewrite) checkRelationName(arg *pg_query.Node) *Denial {
+	if arg.GetColumnRef() != nil || arg.GetParamRef() != nil {
+		return nil
+	}
+	if tc := arg.GetTypeCast(); tc != nil {
+		if parts, _ := nameParts(tc.GetTypeName().GetNames()); len(parts) > 0 && parts[len(parts)-1] == "regclass" {
+			return nil // the walk checks the cast itself
+		}
+		return rw.checkRelationName(tc.Arg) // 'x'::text, '16386'::oid: the value inside
+	}
+	c := arg.GetAConst()
+	if c == nil {
+		if hasConstant(arg.ProtoReflect()) {
+			return unsupported("a relation name computed from a constant (write it as a string literal)", rw.role.name)
+		}
+		return nil // computed from columns, as BI tools do: pg_get_serial_sequence(...)::regclass
+	}
+	if c.Isnull {
 		return nil
 	}
 	rw.readValue = true
-	if oid, err := strconv.ParseUint(strings.TrimSpace(lit.Sval), 10, 32); err == nil {
-		// A numeric literal is an OID; PostgreSQL prints the name of an existing one.
+	var text string
+	switch {
+	case c.GetSval() != nil:
+		text = c.GetSval().Sval
+	case c.GetIval() != nil:
+		text = strconv.Itoa(int(c.GetIval().Ival))
+	case c.GetFval() != nil:
+		text = c.GetFval().Fval
+	default:
+		return nil // PostgreSQL refuses a boolean or bit string as a regclass
+	}
+	if oid, err := strconv.ParseUint(strings.TrimSpace(text), 10, 32); err == nil {
+		// A numeric value is an OID; PostgreSQL prints the name of an existing one.
+		if oid == 0 {
+			return nil // prints "-"
+		}
 		if r := rw.cat.RelationByOID(uint32(oid)); r == nil || !rw.visibility().relation(r) {
-			return relationNotAvailable(lit.Sval, rw.role.name)
+			return relationNotAvailable(text, rw.role.name)
 		}
 		return nil
 	}
-	names, err := splitQualified(lit.Sval)
+	names, err := splitQualified(text)
 	if err != nil || len(names) > 2 {
 		return nil // PostgreSQL answers "invalid name syntax" either way
 	}
@@ -273,12 +317,33 @@ func (rw *rewrite) checkRegclassLiteral(tc *pg_query.TypeCast) *Denial {
 	}
 	rel, d := rw.resolveRelation(rv)
 	if d != nil {
-		return relationNotAvailable(lit.Sval, rw.role.name)
+		return relationNotAvailable(text, rw.role.name)
 	}
 	if !rw.visibility().relation(rel) {
-		return relationNotAvailable(lit.Sval, rw.role.name)
+		return relationNotAvailable(text, rw.role.name)
 	}
 	return nil
+}
+
+// hasConstant reports whether a constant occurs anywhere in m.
+func hasConstant(m protoreflect.Message) bool {
+	if _, ok := m.Interface().(*pg_query.A_Const); ok {
+		return true
+	}
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() == nil:
+		case fd.IsList():
+			for i := 0; i < v.List().Len() && !found; i++ {
+				found = hasConstant(v.List().Get(i).Message())
+			}
+		case !fd.IsMap():
+			found = hasConstant(v.Message())
+		}
+		return !found
+	})
+	return found
 }
 
 // splitQualified splits a possibly qualified name written as text ("a.b", `"A".b`).
@@ -358,20 +423,18 @@ func (rw *rewrite) checkNameArgs(name string, args []*pg_query.Node) *Denial {
 	if ri < 0 || ri >= len(args) {
 		return nil
 	}
-	lit := args[ri].GetAConst().GetSval()
-	if lit == nil {
-		return nil
-	}
-	rw.readValue = true
-	cast := &pg_query.TypeCast{Arg: args[ri], TypeName: &pg_query.TypeName{Names: []*pg_query.Node{pg_query.MakeStrNode("regclass")}}}
-	if d := rw.checkRegclassLiteral(cast); d != nil {
+	if d := rw.checkRelationName(args[ri]); d != nil {
 		return d
 	}
 	if ci < 0 || ci >= len(args) {
 		return nil
 	}
+	lit := args[ri].GetAConst().GetSval()
 	col := args[ci].GetAConst().GetSval()
-	if col == nil {
+	if lit == nil || col == nil {
+		if args[ci].GetAConst() == nil && hasConstant(args[ci].ProtoReflect()) {
+			return unsupported("a column name computed from a constant (write it as a string literal)", rw.role.name)
+		}
 		return nil
 	}
 	rel := rw.relationNamed(lit.Sval)
