@@ -139,6 +139,9 @@ func (rw *rewrite) builtin(name string, args []*pg_query.Node, written string) *
 	if d := rw.checkNameArgs(name, args); d != nil {
 		return d
 	}
+	if d := rw.checkObjectArg(name, args); d != nil {
+		return d
+	}
 	if rw.role.readOnly && matchAny(writingFunctions, name) {
 		return readOnlyRefused(fmt.Sprintf("function %q, which writes,", written), rw.role.name)
 	}
@@ -323,6 +326,46 @@ func (rw *rewrite) checkRelationName(arg *pg_query.Node) *Denial {
 		return relationNotAvailable(text, rw.role.name)
 	}
 	return nil
+}
+
+// objectArgs lists built-ins that print an object of the schema given by its OID, with
+// the position of that argument. An index, constraint, trigger, statistics object or
+// partition key can involve a column the role cannot see, a view can read a table it
+// cannot, a comment can say anything, and pg_describe_object names columns. The
+// catalogs a restricted role reads are filtered (visibility.go), so an OID taken from
+// them, a column, is one the role may see, which is how psql and BI tools call these.
+// An OID written into the statement may be any object's, so it is refused; only
+// pg_get_viewdef also takes 'name'::regclass, which checkRegclassCast checks.
+var objectArgs = map[string][]int{
+	"pg_get_indexdef": {0}, "pg_get_constraintdef": {0}, "pg_get_triggerdef": {0}, "pg_get_ruledef": {0},
+	"pg_get_statisticsobjdef": {0}, "pg_get_statisticsobjdef_columns": {0}, "pg_get_statisticsobjdef_expressions": {0},
+	"pg_get_partkeydef": {0}, "pg_get_viewdef": {0}, "pg_get_expr": {1},
+	"col_description": {0, 1}, "obj_description": {0}, "shobj_description": {0},
+	"pg_describe_object": {1, 2}, "pg_identify_object": {1, 2}, "pg_identify_object_as_address": {1, 2},
+}
+
+// checkObjectArg applies objectArgs.
+func (rw *rewrite) checkObjectArg(name string, args []*pg_query.Node) *Denial {
+	for _, pos := range objectArgs[name] {
+		if pos < len(args) && !rw.fromCatalogs(name, args[pos]) {
+			return denyf("Take the object's OID from the catalogs (pg_class, pg_index, pg_constraint, …), which list what the role may see.",
+				"%s of an object given by a constant or an expression is not available to role %s", name, rw.role.name)
+		}
+	}
+	return nil
+}
+
+// fromCatalogs reports whether arg, an argument of function name, is a column or a
+// parameter, possibly cast, or a regclass cast (checked by checkRegclassCast) given to
+// pg_get_viewdef.
+func (rw *rewrite) fromCatalogs(name string, arg *pg_query.Node) bool {
+	for tc := arg.GetTypeCast(); tc != nil; tc = arg.GetTypeCast() {
+		if parts, _ := nameParts(tc.GetTypeName().GetNames()); name == "pg_get_viewdef" && len(parts) > 0 && parts[len(parts)-1] == "regclass" {
+			return true
+		}
+		arg = tc.Arg
+	}
+	return arg.GetColumnRef() != nil || arg.GetParamRef() != nil
 }
 
 // hasConstant reports whether a constant occurs anywhere in m.
