@@ -1,6 +1,7 @@
 package rewriter
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -149,22 +150,10 @@ func shapeOf(sql string) (normalize.Statement, bool) {
 func learn(st normalize.Statement, r Result, ctx Context, p *Policy, cat *Catalog) (normalize.Template, bool) {
 	pr := Rewrite(st.Probe().Bind(), ctx, p, cat)
 	if pr.Denial != nil || !pr.shapeOnly || pr.Unchanged != r.Unchanged ||
-		!sameDisclosures(pr.Disclosures, r.Disclosures) {
+		!slices.Equal(pr.Disclosures, r.Disclosures) {
 		return normalize.Template{}, false
 	}
 	return normalize.LearnTemplate(st, r.SQL, pr.SQL)
-}
-
-func sameDisclosures(a, b []Disclosure) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Observe is Observe with the cache, for the audit records of full roles. The

@@ -1,8 +1,6 @@
 package rewriter
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -75,19 +73,12 @@ func TestOtherKindsOfLiteralInTheSameShapeAreRewrittenOnTheirOwn(t *testing.T) {
 // with an uncached Rewrite: a template must never change what pgmask sends.
 func TestCachedRewritesOfTheGoldenStatementsMatchFreshRewrites(t *testing.T) {
 	p, cat := fixture(t)
-	files, _ := filepath.Glob("testdata/golden/*.txt")
 	templated := 0
-	for _, file := range files {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, cases := parseGolden(t, file, string(src))
-		for _, gc := range cases {
-			c := NewCache(100)
-			n, err := checkShapeReuse(c, strings.TrimSpace(gc.input), gc.context(), p, cat)
+	for _, g := range goldenFiles(t) {
+		for _, gc := range g.cases {
+			n, err := checkShapeReuse(NewCache(100), strings.TrimSpace(gc.input), gc.context(), p, cat)
 			if err != nil {
-				t.Errorf("%s %s: %v", filepath.Base(file), gc.name, err)
+				t.Errorf("%s %s: %v", g.name, gc.name, err)
 			}
 			templated += n
 		}
@@ -102,17 +93,7 @@ func TestCachedRewritesOfTheGoldenStatementsMatchFreshRewrites(t *testing.T) {
 // serves exactly what an uncached Rewrite returns for statements that differ only in
 // their literals.
 func FuzzCachedRewriteMatchesRewrite(f *testing.F) {
-	files, _ := filepath.Glob("testdata/golden/*.txt")
-	for _, file := range files {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		_, cases := parseGolden(&testing.T{}, file, string(src))
-		for _, c := range cases {
-			f.Add(strings.TrimSpace(c.input))
-		}
-	}
+	addGoldenSeeds(f)
 	f.Add(shortQuery)
 	f.Fuzz(func(t *testing.T, sql string) {
 		p, cat := fixture(t)

@@ -13,17 +13,7 @@ import (
 // unqualified name can resolve to anything but a CTE), and the rewriter never panics
 // (Rewrite turns a panic into an "internal error" denial, which fails here).
 func FuzzRewrite(f *testing.F) {
-	files, _ := filepath.Glob("testdata/golden/*.txt")
-	for _, file := range files {
-		src, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
-		_, cases := parseGolden(&testing.T{}, file, string(src))
-		for _, c := range cases {
-			f.Add(strings.TrimSpace(c.input))
-		}
-	}
+	addGoldenSeeds(f)
 	f.Add(biQuery)
 	f.Add(shortQuery)
 	f.Fuzz(func(t *testing.T, sql string) {
@@ -51,4 +41,35 @@ func FuzzRewrite(f *testing.F) {
 			}
 		}
 	})
+}
+
+// addGoldenSeeds adds the statement of every golden case to f's seed corpus.
+func addGoldenSeeds(f *testing.F) {
+	for _, g := range goldenFiles(f) {
+		for _, c := range g.cases {
+			f.Add(strings.TrimSpace(c.input))
+		}
+	}
+}
+
+// goldenFile is one file of testdata/golden with its cases.
+type goldenFile struct {
+	name  string
+	cases []goldenCase
+}
+
+// goldenFiles reads every file of testdata/golden.
+func goldenFiles(tb testing.TB) []goldenFile {
+	tb.Helper()
+	files, _ := filepath.Glob("testdata/golden/*.txt")
+	var out []goldenFile
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_, cases := parseGolden(&testing.T{}, file, string(src))
+		out = append(out, goldenFile{filepath.Base(file), cases})
+	}
+	return out
 }
