@@ -266,14 +266,10 @@ func (a *sessionAudit) commandComplete(tag []byte, cycle uint64) {
 // executeEnded ends the running Execute without a row count (EmptyQueryResponse), or
 // with the DataRows relayed (PortalSuspended).
 func (a *sessionAudit) executeEnded(suspended bool, cycle uint64) {
-	a.mu.Lock()
-	h := a.headLocked(cycle)
-	if h == nil || h.kind != opExecute {
-		a.mu.Unlock()
+	o, ok := a.popHead(opExecute, cycle)
+	if !ok {
 		return
 	}
-	o := a.popLocked()
-	a.mu.Unlock()
 	if suspended {
 		o.rows = audit.CountRows(a.dataRows)
 	}
@@ -283,15 +279,20 @@ func (a *sessionAudit) executeEnded(suspended bool, cycle uint64) {
 // confirmed handles ParseComplete, BindComplete, CloseComplete, and RowDescription or
 // NoData (which end a Describe, and are otherwise part of a result).
 func (a *sessionAudit) confirmed(kind opKind, cycle uint64) {
-	a.mu.Lock()
-	h := a.headLocked(cycle)
-	if h == nil || h.kind != kind {
-		a.mu.Unlock()
-		return
+	if o, ok := a.popHead(kind, cycle); ok {
+		a.apply(&o)
 	}
-	o := a.popLocked()
-	a.mu.Unlock()
-	a.apply(&o)
+}
+
+// popHead removes and returns the oldest pending op when it is of kind and belongs to
+// cycle; otherwise it leaves the queue as it is.
+func (a *sessionAudit) popHead(kind opKind, cycle uint64) (op, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if h := a.headLocked(cycle); h == nil || h.kind != kind {
+		return op{}, false
+	}
+	return a.popLocked(), true
 }
 
 // apply makes what a confirmed Parse, Bind or Close did to the session's names.
