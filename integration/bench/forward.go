@@ -42,7 +42,7 @@ func startForwarder(upstream string, direct target) (target, func(), error) {
 		}
 	}()
 	t := direct
-	t.name, t.host, t.port = "go-forwarder", "127.0.0.1", ln.Addr().(*net.TCPAddr).Port
+	t.name, t.host, t.port, t.cpu = "go-forwarder", "127.0.0.1", ln.Addr().(*net.TCPAddr).Port, selfCPU
 	return t, func() {
 		ln.Close()
 		mu.Lock()

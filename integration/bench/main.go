@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -43,6 +44,18 @@ type target struct {
 	port     int
 	user     string
 	password string
+	// cpu reports the CPU time (user + system) the proxy process in front of the
+	// data has used so far; nil for direct.
+	cpu func() (time.Duration, error)
+}
+
+// A sample is one pgbench run through one target.
+type sample struct {
+	tps float64
+	// cpuPerTx is the proxy's CPU time per transaction in microseconds: the cost
+	// DESIGN.md §8 budgets against PgBouncer's, independent of how saturated the
+	// machine is. NaN without a meter.
+	cpuPerTx float64
 }
 
 func main() {
@@ -113,34 +126,42 @@ func run(seconds, rounds, clients, scale int) error {
 		}
 		targets = keep
 	}
-	tps := map[string]map[string][]float64{}
+	samples := map[string]map[string][]sample{}
 	for _, t := range targets {
-		tps[t.name] = map[string][]float64{}
+		samples[t.name] = map[string][]sample{}
 	}
 	fmt.Fprintf(os.Stderr, "pgbench -S -c %d -j 2 -T %d, %d rounds, scale %d\n", clients, seconds, rounds, scale)
 	for r := 1; r <= rounds; r++ {
 		for _, mode := range modes {
 			for _, t := range targets {
-				v, err := runSelectOnly(t, mode, clients, seconds)
+				s, err := runSelectOnly(t, mode, clients, seconds)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(os.Stderr, "round %d %-8s %-10s %10.0f tps\n", r, mode, t.name, v)
-				tps[t.name][mode] = append(tps[t.name][mode], v)
+				fmt.Fprintf(os.Stderr, "round %d %-8s %-20s %10.0f tps %s\n", r, mode, t.name, s.tps, cpuColumn(s.cpuPerTx))
+				samples[t.name][mode] = append(samples[t.name][mode], s)
 			}
 		}
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "mode\ttarget\tmedian tps\tratio to direct\t")
+	fmt.Fprintln(w, "mode\ttarget\tmedian tps\tratio to direct\tproxy CPU µs/tx\t")
 	for _, mode := range modes {
-		base := median(tps["direct"][mode])
+		base := median(samples["direct"][mode], func(s sample) float64 { return s.tps })
 		for _, t := range targets {
-			m := median(tps[t.name][mode])
-			fmt.Fprintf(w, "%s\t%s\t%.0f\t%.3f\t\n", mode, t.name, m, m/base)
+			m := median(samples[t.name][mode], func(s sample) float64 { return s.tps })
+			cpu := median(samples[t.name][mode], func(s sample) float64 { return s.cpuPerTx })
+			fmt.Fprintf(w, "%s\t%s\t%.0f\t%.3f\t%s\t\n", mode, t.name, m, m/base, cpuColumn(cpu))
 		}
 	}
 	return w.Flush()
+}
+
+func cpuColumn(us float64) string {
+	if math.IsNaN(us) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", us)
 }
 
 // socketAddress is the cluster's Unix socket as an [upstream] address. The proxies
@@ -251,11 +272,11 @@ func startProxies(cluster *pgtest.Cluster) ([]target, func(), error) {
 		return nil, nil, err
 	}
 	return []target{
-		{name: "pgmask-full", host: "127.0.0.1", port: port, user: "bench_full", password: password},
-		{name: "pgmask-full-tcp", host: "127.0.0.1", port: tcpPort, user: "bench_full", password: password},
-		{name: "pgmask-masked", host: "127.0.0.1", port: port, user: "bench_masked", password: password},
-		{name: "pgmask-full-audit", host: "127.0.0.1", port: auditPort, user: "bench_full", password: password},
-		{name: "pgmask-masked-audit", host: "127.0.0.1", port: auditPort, user: "bench_masked", password: password},
+		{name: "pgmask-full", cpu: selfCPU, host: "127.0.0.1", port: port, user: "bench_full", password: password},
+		{name: "pgmask-full-tcp", cpu: selfCPU, host: "127.0.0.1", port: tcpPort, user: "bench_full", password: password},
+		{name: "pgmask-masked", cpu: selfCPU, host: "127.0.0.1", port: port, user: "bench_masked", password: password},
+		{name: "pgmask-full-audit", cpu: selfCPU, host: "127.0.0.1", port: auditPort, user: "bench_full", password: password},
+		{name: "pgmask-masked-audit", cpu: selfCPU, host: "127.0.0.1", port: auditPort, user: "bench_masked", password: password},
 	}, stop, nil
 }
 
@@ -283,18 +304,47 @@ func serve(cfg *config.Config) (port int, stop func(), err error) {
 	}, nil
 }
 
-var tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
+var (
+	tpsLine = regexp.MustCompile(`tps = ([0-9.]+) \((without initial connection time|excluding connections establishing)\)`)
+	txLine  = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
+)
 
-func runSelectOnly(t target, mode string, clients, seconds int) (float64, error) {
+func runSelectOnly(t target, mode string, clients, seconds int) (sample, error) {
+	before, err := readCPU(t)
+	if err != nil {
+		return sample{}, err
+	}
 	out, err := pgbench(t, "-S", "-n", "-M", mode, "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "bench")
 	if err != nil {
-		return 0, fmt.Errorf("pgbench %s via %s: %v\n%s", mode, t.name, err, out)
+		return sample{}, fmt.Errorf("pgbench %s via %s: %v\n%s", mode, t.name, err, out)
 	}
-	m := tpsLine.FindStringSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("no tps in pgbench output:\n%s", out)
+	after, err := readCPU(t)
+	if err != nil {
+		return sample{}, err
 	}
-	return strconv.ParseFloat(m[1], 64)
+	m, n := tpsLine.FindStringSubmatch(out), txLine.FindStringSubmatch(out)
+	if m == nil || n == nil {
+		return sample{}, fmt.Errorf("no tps or transaction count in pgbench output:\n%s", out)
+	}
+	s := sample{cpuPerTx: math.NaN()}
+	if s.tps, err = strconv.ParseFloat(m[1], 64); err != nil {
+		return sample{}, err
+	}
+	txs, err := strconv.ParseFloat(n[1], 64)
+	if err != nil {
+		return sample{}, err
+	}
+	if t.cpu != nil && txs > 0 {
+		s.cpuPerTx = float64((after - before).Microseconds()) / txs
+	}
+	return s, nil
+}
+
+func readCPU(t target) (time.Duration, error) {
+	if t.cpu == nil {
+		return 0, nil
+	}
+	return t.cpu()
 }
 
 func pgbench(t target, args ...string) (string, error) {
@@ -304,11 +354,14 @@ func pgbench(t target, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
+func median(samples []sample, field func(sample) float64) float64 {
+	if len(samples) == 0 {
+		return math.NaN()
 	}
-	s := slices.Clone(v)
+	s := make([]float64, len(samples))
+	for i, v := range samples {
+		s[i] = field(v)
+	}
 	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]

@@ -94,7 +94,7 @@ pidfile = %s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return target{name: "pgbouncer", host: "127.0.0.1", port: port, user: cluster.User, password: cluster.Password}, stop, nil
+	return target{name: "pgbouncer", host: "127.0.0.1", port: port, user: cluster.User, password: cluster.Password, cpu: pidCPU(cmd.Process.Pid)}, stop, nil
 }
 
 func freePort() (int, error) {
