@@ -1,11 +1,8 @@
 package integration
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -50,53 +47,35 @@ var accessStart = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 type accessProxy struct {
 	*testProxy
 	clock *testClock
-	audit *testAuditLog
 }
 
 func startAccessProxy(t *testing.T) *accessProxy {
 	t.Helper()
 	clock := &testClock{now: accessStart}
-	log := newTestAuditLog(t)
-	cfg := baseConfig()
-	cfg.Tables["clinic.patients"] = config.Table{SubjectKey: "id", Columns: map[string]string{
-		"id": "none", "ssn": "ssn", "dob": "birth_date", "state": "state",
-	}}
-	cfg.Roles["clinician"] = config.Role{Profile: "full"}
-	cfg.Roles["support"] = config.Role{Profile: "minimum_necessary", Tables: []string{"clinic.patients"},
-		Transforms: map[string]string{"ssn": "last4"}}
-	dua := accessStart.Add(time.Hour)
-	cfg.Roles["quality"] = config.Role{Profile: "limited_data_set", Tables: []string{"clinic.patients"},
-		DataUseAgreement: "DUA-TEST-7", Expires: &dua}
-	sam := cfg.Users["sam"]
-	sam.Purposes = map[string]string{"treatment": "clinician", "operations": "support"}
-	sam.BreakGlass = &config.BreakGlass{Role: "clinician", Max: config.Duration{Duration: 30 * time.Minute}}
-	cfg.Users["sam"] = sam
-	cfg.Users["quinn"] = config.User{Password: testVerifiers()["frank"], Role: "quality"}
-	cfg.Users["una"] = config.User{Password: testVerifiers()["frank"], Role: "support", Expires: &dua}
-	cfg.Audit = log.config()
-	if err := cfg.CheckAndSetDefaults(); err != nil {
-		t.Fatalf("test configuration: %v", err)
-	}
-	p := serveProxy(t, proxy.Options{Config: cfg, Logger: testLogger(t), Now: clock.Now}, func() { log.verify(t) })
-	return &accessProxy{testProxy: p, clock: clock, audit: log}
+	p := startProxyWith(t, proxy.Options{Now: clock.Now}, func(cfg *config.Config) {
+		cfg.Tables["clinic.patients"] = config.Table{SubjectKey: "id", Columns: map[string]string{
+			"id": "none", "ssn": "ssn", "dob": "birth_date", "state": "state",
+		}}
+		cfg.Roles["clinician"] = config.Role{Profile: "full"}
+		cfg.Roles["support"] = config.Role{Profile: "minimum_necessary", Tables: []string{"clinic.patients"},
+			Transforms: map[string]string{"ssn": "last4"}}
+		dua := accessStart.Add(time.Hour)
+		cfg.Roles["quality"] = config.Role{Profile: "limited_data_set", Tables: []string{"clinic.patients"},
+			DataUseAgreement: "DUA-TEST-7", Expires: &dua}
+		sam := cfg.Users["sam"]
+		sam.Purposes = map[string]string{"treatment": "clinician", "operations": "support"}
+		sam.BreakGlass = &config.BreakGlass{Role: "clinician", Max: config.Duration{Duration: 30 * time.Minute}}
+		cfg.Users["sam"] = sam
+		cfg.Users["quinn"] = config.User{Password: testVerifiers()["frank"], Role: "quality"}
+		cfg.Users["una"] = config.User{Password: testVerifiers()["frank"], Role: "support", Expires: &dua}
+	})
+	return &accessProxy{testProxy: p, clock: clock}
 }
 
 // connectAs connects with another user's password (quinn and una use frank's).
 func (p *accessProxy) connectAs(t *testing.T, user, passwordOf string, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(strings.Replace(p.dsn(passwordOf), "user="+passwordOf, "user="+user, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range opts {
-		o(cfg)
-	}
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("connect as %s: %v", user, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return connectDSN(t, strings.Replace(p.dsn(passwordOf), "user="+passwordOf, "user="+user, 1), opts...)
 }
 
 func canarySSN(t *testing.T, conn *pgx.Conn) string {
@@ -315,7 +294,7 @@ func TestBreakGlassElevatesWithAJustificationAndEndsByItself(t *testing.T) {
 	conn.Close(context.Background())
 	p.stop()
 	kinds := map[string][]map[string]any{}
-	for _, r := range readAuditRecords(t, p.audit) {
+	for _, r := range decodeRecords[map[string]any](t, p.audit) {
 		k, _ := r["kind"].(string)
 		kinds[k] = append(kinds[k], r)
 	}
@@ -378,7 +357,7 @@ func TestAccessThatExpiresMidSessionEndsTheSession(t *testing.T) {
 	p.stop()
 	var expiries []map[string]any
 	quinnStatements := 0
-	for _, r := range readAuditRecords(t, p.audit) {
+	for _, r := range decodeRecords[map[string]any](t, p.audit) {
 		if r["kind"] == "expiry" {
 			expiries = append(expiries, r)
 		}
@@ -400,27 +379,4 @@ func TestAccessThatExpiresMidSessionEndsTheSession(t *testing.T) {
 			t.Errorf("the expiry record of a limited data set role lacks its agreement: %v", r)
 		}
 	}
-}
-
-// readAuditRecords parses every record of a test audit log.
-func readAuditRecords(t *testing.T, l *testAuditLog) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, f := range l.files(t) {
-		file, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(file)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var r map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			out = append(out, r)
-		}
-		file.Close()
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -28,10 +27,9 @@ import (
 
 // auditedProxy is pgmask with a file audit log, its log output captured.
 type auditedProxy struct {
-	*testProxy
-	audit *testAuditLog
-	logs  *lockedBuffer
-	sink  *flakySink
+	*testProxy // its audit is the file behind sink
+	logs       *lockedBuffer
+	sink       *flakySink
 }
 
 // startAuditedProxy starts pgmask with baseConfig (support granted clinic.patients,
@@ -49,9 +47,10 @@ func startAuditedProxy(t *testing.T) *auditedProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &auditedProxy{audit: log, logs: &lockedBuffer{}, sink: &flakySink{FileSink: file}}
+	p := &auditedProxy{logs: &lockedBuffer{}, sink: &flakySink{FileSink: file}}
 	handler := slog.NewTextHandler(io.MultiWriter(&testWriter{t: t}, p.logs), &slog.HandlerOptions{Level: slog.LevelDebug})
 	p.testProxy = serveProxy(t, proxy.Options{Config: cfg, Logger: slog.New(handler), AuditSink: p.sink}, nil)
+	p.audit = log
 	return p
 }
 
@@ -60,22 +59,7 @@ func (p *auditedProxy) records(t *testing.T) []audit.Record {
 	t.Helper()
 	p.stop()
 	p.audit.verify(t)
-	var recs []audit.Record
-	for _, f := range p.audit.files(t) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var r audit.Record
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			recs = append(recs, r)
-		}
-	}
+	recs := decodeRecords[audit.Record](t, p.audit)
 	slices.SortFunc(recs, func(a, b audit.Record) int { return int(a.Seq) - int(b.Seq) })
 	return recs
 }

@@ -268,6 +268,53 @@ func checkTablesAndColumns(t testing.TB, client string, r clientRole, tables []s
 	}
 }
 
+// metadataCalls is how a client program printed what its library's metadata calls
+// list: TABLE records, COLUMN records (table, column, then two fields that say its
+// type), PK records (one per primary key column) and FK records (table, column,
+// referenced table, referenced column).
+type metadataCalls struct {
+	// tables, columns, primaryKeys and foreignKeys name the library's calls, for messages.
+	tables, columns, primaryKeys, foreignKeys string
+	// tableField is the field of a TABLE record that names the table.
+	tableField int
+	// types are the two type fields of every clinic column ("table.column") as the
+	// library reports them on a direct connection.
+	types map[string]string
+	// primaryKey is the PK record of a table's primary key, its fields joined by spaces.
+	primaryKey func(table string) string
+}
+
+// checkListedSchema checks what a client program printed of the schema for role r:
+// exactly the tables and columns the role sees, each column with the type it has on a
+// direct connection, the primary key of each of those tables, and only foreign keys
+// between columns the role sees.
+func checkListedSchema(t *testing.T, r clientRole, out string, calls metadataCalls) {
+	t.Helper()
+	cols := records(out, "COLUMN")
+	checkTablesAndColumns(t, calls.tables+"/"+calls.columns, r, field(records(out, "TABLE"), calls.tableField), columnsByTable(cols))
+	for _, c := range cols {
+		if want := calls.types[c[0]+"."+c[1]]; c[2]+" "+c[3] != want {
+			t.Errorf("%s: clinic.%s.%s has type %q, want %q", calls.columns, c[0], c[1], c[2]+" "+c[3], want)
+		}
+	}
+	var pks []string
+	for _, pk := range records(out, "PK") {
+		pks = append(pks, strings.Join(pk, " "))
+	}
+	var wantPKs []string
+	for _, table := range r.tableNames() {
+		wantPKs = append(wantPKs, calls.primaryKey(table))
+	}
+	if !slices.Equal(pks, wantPKs) {
+		t.Errorf("%s: %v, want %v", calls.primaryKeys, pks, wantPKs)
+	}
+	for _, fk := range records(out, "FK") {
+		if !r.sees(fk[0], fk[1]) || !r.sees(fk[2], fk[3]) {
+			t.Errorf("%s lists %v, which involves what the role cannot see", calls.foreignKeys, fk)
+		}
+	}
+}
+
 // connect opens a pgx connection through the proxy as the role's user.
 func (r clientRole) connect(t testing.TB, p *secProxy, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
 	t.Helper()

@@ -80,29 +80,7 @@ func TestSQLAlchemyInspectorListsOnlyWhatTheRoleMaySee(t *testing.T) {
 	for _, r := range clientRoles {
 		t.Run(r.role, func(t *testing.T) {
 			out := runClient(t, p, r.user, dir, debianPython, "sqlalchemy_inspect.py", "clinic")
-			cols := records(out, "COLUMN")
-			checkTablesAndColumns(t, "get_table_names/get_columns", r, field(records(out, "TABLE"), 0), columnsByTable(cols))
-			for _, c := range cols {
-				if want := sqlalchemyTypes[c[0]+"."+c[1]]; c[2]+" "+c[3] != want {
-					t.Errorf("get_columns: clinic.%s.%s is %q, want %q", c[0], c[1], c[2]+" "+c[3], want)
-				}
-			}
-			var pks []string
-			for _, pk := range records(out, "PK") {
-				pks = append(pks, strings.Join(pk, " "))
-			}
-			var wantPKs []string
-			for _, table := range r.tableNames() {
-				wantPKs = append(wantPKs, table+" "+table+"_pkey id")
-			}
-			if !slices.Equal(pks, wantPKs) {
-				t.Errorf("get_pk_constraint: %v, want %v", pks, wantPKs)
-			}
-			for _, fk := range records(out, "FK") {
-				if !r.sees(fk[0], fk[1]) || !r.sees(fk[2], fk[3]) {
-					t.Errorf("get_foreign_keys lists %v, which involves what the role cannot see", fk)
-				}
-			}
+			checkListedSchema(t, r, out, sqlalchemyMetadata)
 			wantIndexes := 0
 			for _, table := range r.tableNames() {
 				if table != "patients" {
@@ -118,6 +96,16 @@ func TestSQLAlchemyInspectorListsOnlyWhatTheRoleMaySee(t *testing.T) {
 			assertNamesNothingHidden(t, r, "the SQLAlchemy inspector", out)
 		})
 	}
+}
+
+// sqlalchemyMetadata is what sqlalchemy_inspect.py prints of the inspector: COLUMN
+// records give the type and nullability, PK records the constraint's name before its
+// column.
+var sqlalchemyMetadata = metadataCalls{
+	tables: "get_table_names", columns: "get_columns", primaryKeys: "get_pk_constraint", foreignKeys: "get_foreign_keys",
+	tableField: 0,
+	types:      sqlalchemyTypes,
+	primaryKey: func(table string) string { return table + " " + table + "_pkey id" },
 }
 
 // sqlalchemyTypes are the types and nullability SQLAlchemy's inspector reports for

@@ -60,41 +60,27 @@ INSERT INTO hipaa_profiles.people VALUES
 // on it (and on the clinic's patients): sam is safe_harbor, dana limited_data_set.
 func startProfileProxy(t *testing.T) *testProxy {
 	t.Helper()
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, clinicDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, profileTableDDL); err != nil {
+	if err := cluster.Exec(context.Background(), "clinic", profileTableDDL); err != nil {
 		t.Fatalf("creating the profile table: %v", err)
 	}
 	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), clinicDSN()); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA IF EXISTS hipaa_profiles CASCADE")
-			c.Close(context.Background())
-		}
+		cluster.Exec(context.Background(), "clinic", "DROP SCHEMA IF EXISTS hipaa_profiles CASCADE")
 	})
 
-	log := newTestAuditLog(t)
-	cfg := baseConfig()
-	columns := map[string]string{"id": "none"}
-	for _, c := range config.Categories {
-		columns[c] = c
-	}
-	cfg.Tables["hipaa_profiles.people"] = config.Table{Columns: columns}
-	cfg.Tables["clinic.patients"] = config.Table{Columns: map[string]string{"id": "none", "zip": "zip", "dob": "birth_date"}}
-	tables := []string{"hipaa_profiles.people", "clinic.patients"}
-	expires := clinic.ReferenceDate.AddDate(1, 0, 0)
-	cfg.Roles["support"] = config.Role{Profile: config.ProfileSafeHarbor, Tables: tables}
-	cfg.Roles["clinician"] = config.Role{Profile: config.ProfileLimitedDataSet, Tables: tables,
-		DataUseAgreement: "DUA-PROFILES", Expires: &expires}
-	cfg.Audit = log.config()
-	if err := cfg.CheckAndSetDefaults(); err != nil {
-		t.Fatal(err)
-	}
-	return serveProxy(t, proxy.Options{Config: cfg, Logger: testLogger(t), Now: func() time.Time { return clinic.ReferenceDate }},
-		func() { log.verify(t) })
+	now := func() time.Time { return clinic.ReferenceDate }
+	return startProxyWith(t, proxy.Options{Now: now}, func(cfg *config.Config) {
+		columns := map[string]string{"id": "none"}
+		for _, c := range config.Categories {
+			columns[c] = c
+		}
+		cfg.Tables["hipaa_profiles.people"] = config.Table{Columns: columns}
+		cfg.Tables["clinic.patients"] = config.Table{Columns: map[string]string{"id": "none", "zip": "zip", "dob": "birth_date"}}
+		tables := []string{"hipaa_profiles.people", "clinic.patients"}
+		expires := clinic.ReferenceDate.AddDate(1, 0, 0)
+		cfg.Roles["support"] = config.Role{Profile: config.ProfileSafeHarbor, Tables: tables}
+		cfg.Roles["clinician"] = config.Role{Profile: config.ProfileLimitedDataSet, Tables: tables,
+			DataUseAgreement: "DUA-PROFILES", Expires: &expires}
+	})
 }
 
 // rowsAsText reads every row of query as text, NULL as "NULL", with the column names.

@@ -29,7 +29,14 @@ import (
 // as the superuser, the reference every proxied result is compared with.
 func connectDirect(t testing.TB, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(clinicDSN())
+	return connectDSN(t, clinicDSN(), opts...)
+}
+
+// connectDSN opens a pgx connection to dsn, configured by opts in order, and closes it
+// when the test ends. It fails the test unless the connection is up within ten seconds.
+func connectDSN(t testing.TB, dsn string, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +47,7 @@ func connectDirect(t testing.TB, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		t.Fatalf("connect to PostgreSQL directly: %v", err)
+		t.Fatalf("connect as %s to %s:%d: %v", cfg.User, cfg.Host, cfg.Port, err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
@@ -167,7 +174,14 @@ type rawClient struct {
 // rawConnect authenticates as user with pgconn and hijacks the connection.
 func (p *testProxy) rawConnect(t testing.TB, user string, params map[string]string) *rawClient {
 	t.Helper()
-	cfg, err := pgconn.ParseConfig(p.dsn(user))
+	return rawConnectDSN(t, p.dsn(user), params)
+}
+
+// rawConnectDSN authenticates to dsn with pgconn, with params as extra startup
+// parameters, and hijacks the connection, which is closed when the test ends.
+func rawConnectDSN(t testing.TB, dsn string, params map[string]string) *rawClient {
+	t.Helper()
+	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +192,7 @@ func (p *testProxy) rawConnect(t testing.TB, user string, params map[string]stri
 	defer cancel()
 	pc, err := pgconn.ConnectConfig(ctx, cfg)
 	if err != nil {
-		t.Fatalf("connect to pgmask as %s: %v", user, err)
+		t.Fatalf("connect as %s to %s:%d: %v", cfg.User, cfg.Host, cfg.Port, err)
 	}
 	h, err := pc.Hijack()
 	if err != nil {
@@ -341,11 +355,7 @@ func psqlCommand(ctx context.Context, connString string, args ...string) *exec.C
 // and waits until pgmask has handled it and closed the connection.
 func sendCancelRequest(t testing.TB, p *testProxy, pid, secret uint32) {
 	t.Helper()
-	conn, err := net.Dial("tcp", p.addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := p.dial(t)
 	buf, err := (&pgproto3.CancelRequest{ProcessID: pid, SecretKey: binary.BigEndian.AppendUint32(nil, secret)}).Encode(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -362,18 +372,7 @@ func sendCancelRequest(t testing.TB, p *testProxy, pid, secret uint32) {
 // connection, the reference for message-level comparisons.
 func rawDirect(t testing.TB) *rawClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pc, err := pgconn.Connect(ctx, clinicDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Conn.Close() })
-	return &rawClient{conn: h.Conn, fe: h.Frontend}
+	return rawConnectDSN(t, clinicDSN(), nil)
 }
 
 // messageShape describes backend messages by type, with the SQLSTATE of errors and the

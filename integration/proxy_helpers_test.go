@@ -1,8 +1,11 @@
 package integration
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -40,16 +43,22 @@ func testVerifiers() map[string]string {
 	verifiersOnce.Do(func() {
 		verifiers = map[string]string{}
 		for user := range testUsers {
-			salt := make([]byte, 16)
-			rand.Read(salt)
-			v, err := scram.NewVerifier(password(user), salt, 4096)
-			if err != nil {
-				panic(err)
-			}
-			verifiers[user] = v.String()
+			verifiers[user] = scramVerifier(password(user))
 		}
 	})
 	return verifiers
+}
+
+// scramVerifier returns a SCRAM-SHA-256 verifier of password with a random salt, as
+// `pgmask passwd` prints it.
+func scramVerifier(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	v, err := scram.NewVerifier(password, salt, 4096)
+	if err != nil {
+		panic(err) // only for arguments out of range, and these are fixed
+	}
+	return v.String()
 }
 
 // baseConfig is a pgmask configuration in front of the shared cluster's clinic database.
@@ -86,6 +95,9 @@ type testProxy struct {
 	srv  *proxy.Server
 	addr *net.TCPAddr
 	cfg  *config.Config
+	// audit is the file audit log pgmask writes, when the test made it with
+	// newTestAuditLog: startProxy does unless the test configured [audit] itself.
+	audit *testAuditLog
 	// stop shuts the server down (once; the test's cleanup calls it too).
 	stop func()
 }
@@ -95,6 +107,13 @@ type testProxy struct {
 // in a file of the test's temporary directory, and the test fails if that log does not
 // verify once pgmask has stopped: every proxy test also exercises the audit log.
 func startProxy(t testing.TB, edit func(*config.Config)) *testProxy {
+	t.Helper()
+	return startProxyWith(t, proxy.Options{}, edit)
+}
+
+// startProxyWith is startProxy with more of pgmask's options (a clock, say); their
+// Config and Logger are startProxy's.
+func startProxyWith(t testing.TB, opts proxy.Options, edit func(*config.Config)) *testProxy {
 	t.Helper()
 	cfg := baseConfig()
 	if edit != nil {
@@ -108,11 +127,14 @@ func startProxy(t testing.TB, edit func(*config.Config)) *testProxy {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
-	return serveProxy(t, proxy.Options{Config: cfg, Logger: testLogger(t)}, func() {
+	opts.Config, opts.Logger = cfg, testLogger(t)
+	p := serveProxy(t, opts, func() {
 		if log != nil {
 			log.verify(t)
 		}
 	})
+	p.audit = log
+	return p
 }
 
 // serveProxy runs a pgmask server made from opts until the test ends, then stops it
@@ -197,6 +219,29 @@ func (l *testAuditLog) verify(t testing.TB) audit.Summary {
 	return sum
 }
 
+// decodeRecords parses every record of the audit files written so far as a T (an
+// audit.Record, or a map to see the fields as written), file by file.
+func decodeRecords[T any](t testing.TB, l *testAuditLog) []T {
+	t.Helper()
+	var out []T
+	for _, f := range l.files(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var r T
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // dsn is a libpq connection string to the proxy for user.
 func (p *testProxy) dsn(user string) string {
 	return fmt.Sprintf("host=127.0.0.1 port=%d dbname=clinic user=%s password=%s sslmode=disable",
@@ -206,19 +251,17 @@ func (p *testProxy) dsn(user string) string {
 // connect opens a pgx connection to the proxy as user and closes it when the test ends.
 func (p *testProxy) connect(t testing.TB, user string, opts ...func(*pgx.ConnConfig)) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(p.dsn(user))
+	return connectDSN(t, p.dsn(user), opts...)
+}
+
+// dial opens a plain TCP connection to the proxy, for a test that speaks the protocol
+// byte by byte, and closes it when the test ends.
+func (p *testProxy) dial(t testing.TB) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", p.addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range opts {
-		o(cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatalf("connect to pgmask as %s: %v", user, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
+	t.Cleanup(func() { conn.Close() })
 	return conn
 }

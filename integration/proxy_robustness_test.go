@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -60,11 +59,7 @@ func TestMalformedInputClosesOnlyThatConnection(t *testing.T) {
 	}
 	for _, c := range beforeStartup {
 		t.Run(c.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", p.addr.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := p.dial(t)
 			if _, err := conn.Write(c.bytes); err != nil {
 				t.Fatal(err)
 			}
@@ -150,11 +145,7 @@ func TestTheStartupTimeoutClosesClientsThatStallBeforeTheSessionStarts(t *testin
 	}
 	for _, s := range stalls {
 		t.Run(s.name, func(t *testing.T) {
-			conn, err := net.Dial("tcp", p.addr.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := p.dial(t)
 			if _, err := conn.Write(s.send); err != nil {
 				t.Fatal(err)
 			}

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // shutdown runs p.srv.Shutdown with the given drain time in the background.
@@ -142,27 +140,13 @@ func TestShutdownCutsAStatementThatOutlastsTheDrainTimeAndItsBackend(t *testing.
 
 func TestShutdownSendsATLSSessionFATAL57P01OverTLS(t *testing.T) {
 	p, _ := startTLSProxy(t)
-	cfg, err := pgconn.ParseConfig(tlsDSN(p, "dana", "require"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pc, err := pgconn.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := pc.Hijack()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Conn.Close()
-	if _, ok := h.Conn.(*tls.Conn); !ok {
-		t.Fatalf("the connection is a %T, want *tls.Conn", h.Conn)
+	raw := rawConnectDSN(t, tlsDSN(p, "dana", "require"), nil)
+	if _, ok := raw.conn.(*tls.Conn); !ok {
+		t.Fatalf("the connection is a %T, want *tls.Conn", raw.conn)
 	}
 
 	done := shutdown(p, 200*time.Millisecond)
-	errs := readUntilClosed(t, h.Conn, h.Frontend, 5*time.Second)
+	errs := raw.expectClosed(t, 5*time.Second)
 	if codes := fatalCodes(errs); !slices.Equal(codes, []string{"57P01"}) {
 		t.Errorf("the TLS session got %+v, want one FATAL 57P01", errs)
 	}
@@ -173,11 +157,7 @@ func TestShutdownSendsATLSSessionFATAL57P01OverTLS(t *testing.T) {
 
 func TestShutdownClosesAConnectionThatNeverStartedUp(t *testing.T) {
 	p := startProxy(t, nil)
-	conn, err := net.Dial("tcp", p.addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := p.dial(t)
 	eventually(t, 2*time.Second, func() bool { return p.srv.ActiveSessions() == 1 }, "the connection is not counted")
 
 	start := time.Now()

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"encoding/base64"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -121,11 +120,7 @@ func scramServerFirst(t *testing.T, p *testProxy, user string) serverFirst {
 // rawStartup opens a plain connection to pgmask and sends a StartupMessage with params.
 func rawStartup(t *testing.T, p *testProxy, params map[string]string) *rawClient {
 	t.Helper()
-	conn, err := net.Dial("tcp", p.addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := p.dial(t)
 	c := &rawClient{conn: conn, fe: pgproto3.NewFrontend(conn, conn)}
 	c.send(t, &pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params})
 	return c
@@ -249,11 +244,7 @@ func TestADatabaseOtherThanTheUpstreamDatabaseIsRefusedWith3D000(t *testing.T) {
 
 func TestGSSAPIEncryptionIsDeclinedAndTheStartupContinuesInPlaintext(t *testing.T) {
 	p := startProxy(t, nil)
-	conn, err := net.Dial("tcp", p.addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := p.dial(t)
 	req, err := (&pgproto3.GSSEncRequest{}).Encode(nil)
 	if err != nil {
 		t.Fatal(err)

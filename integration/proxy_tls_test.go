@@ -135,21 +135,12 @@ func TestPsqlConnectsOverTLS(t *testing.T) {
 
 func TestACancelRequestReachesASessionThatRequiresTLS(t *testing.T) {
 	p, _ := startTLSProxy(t)
-	cfg, err := pgx.ParseConfig(tlsDSN(p, "dana", "require"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cancelOnContext(cfg)
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := connectDSN(t, tlsDSN(p, "dana", "require"), cancelOnContext)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = conn.Exec(ctx, "SELECT pg_sleep(10)")
+	_, err := conn.Exec(ctx, "SELECT pg_sleep(10)")
 	if code := sqlState(err); code != "57014" || time.Since(start) > 2*time.Second {
 		t.Fatalf("pg_sleep(10) cancelled after 300 ms: %v after %v, want SQLSTATE 57014 within 2 s", err, time.Since(start))
 	}

@@ -3,7 +3,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -24,7 +23,6 @@ import (
 	"github.com/pgmask/pgmask/examples"
 	"github.com/pgmask/pgmask/integration/clinic"
 	"github.com/pgmask/pgmask/proxy"
-	"github.com/pgmask/pgmask/proxy/scram"
 )
 
 // The security suite (security_*_test.go) runs the documented example policy
@@ -65,13 +63,7 @@ func secVerifier(t testing.TB, user string) string {
 	if v, ok := secVerifiers[user]; ok {
 		return v
 	}
-	salt := make([]byte, 16)
-	rand.Read(salt)
-	v, err := scram.NewVerifier(secPassword(user), salt, 4096)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secVerifiers[user] = v.String()
+	secVerifiers[user] = scramVerifier(secPassword(user))
 	return secVerifiers[user]
 }
 
@@ -123,34 +115,15 @@ func startSecurityProxy(t testing.TB, edit func(*config.Config)) *secProxy {
 	if edit != nil {
 		edit(cfg)
 	}
-	auditDir := t.TempDir()
-	keyFile := filepath.Join(auditDir, "audit.key")
-	if err := os.WriteFile(keyFile, []byte(rand.Text()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Audit = config.Audit{Sink: config.AuditSinkFile, Path: filepath.Join(auditDir, "audit.jsonl"), KeyFile: keyFile,
-		FlushInterval: config.Duration{Duration: 5 * time.Millisecond}}
+	log := newTestAuditLog(t)
+	cfg.Audit = log.config()
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		t.Fatalf("security test configuration: %v", err)
 	}
-	srv, err := proxy.NewServer(proxy.Options{Config: cfg, Logger: testLogger(t)})
-	if err != nil {
-		t.Fatalf("proxy.NewServer: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-		secAssertAuditHasNoPHI(t, auditDir)
+	served := serveProxy(t, proxy.Options{Config: cfg, Logger: testLogger(t)}, func() {
+		secAssertAuditHasNoPHI(t, log.dir)
 	})
-	p := &secProxy{srv: srv, addr: ln.Addr().(*net.TCPAddr), cfg: cfg}
+	p := &secProxy{srv: served.srv, addr: served.addr, cfg: cfg}
 	p.refreshCatalog(t) // Serve loads it too, but asynchronously
 	return p
 }
@@ -230,30 +203,18 @@ func (p *secProxy) connect(t testing.TB, user string, opts ...func(*pgx.ConnConf
 // secConnect opens a recorded pgx connection (see secProxy.connect) to dsn.
 func secConnect(t testing.TB, dsn string, opts ...func(*pgx.ConnConfig)) (*pgx.Conn, *secRecorder) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &secRecorder{}
-	var d net.Dialer
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := d.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
+	record := func(cfg *pgx.ConnConfig) {
+		var d net.Dialer
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &secRecordingConn{Conn: c, rec: rec}, nil
 		}
-		return &secRecordingConn{Conn: c, rec: rec}, nil
 	}
-	for _, o := range opts {
-		o(cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatalf("connect as %s: %v", cfg.User, err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn, rec
+	return connectDSN(t, dsn, append([]func(*pgx.ConnConfig){record}, opts...)...), rec
 }
 
 // secCanary is a value that must not reach a client.
@@ -357,12 +318,7 @@ func secSuperExec(t testing.TB, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, clinicDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.PgConn().Exec(ctx, sql).ReadAll(); err != nil {
+	if err := cluster.Exec(ctx, "clinic", sql); err != nil {
 		t.Fatalf("as superuser: %v\n%s", err, sql)
 	}
 }

@@ -20,7 +20,7 @@ import (
 func TestSecurityTheFastPathFunctionCallIsRefused(t *testing.T) {
 	p := startSecurityProxy(t, nil)
 	var oid uint32
-	if err := connectSecurityDirect(t).QueryRow(context.Background(),
+	if err := connectDirect(t).QueryRow(context.Background(),
 		`SELECT 'pg_catalog.query_to_xml(text, boolean, boolean, text)'::regprocedure::oid`).Scan(&oid); err != nil {
 		t.Fatal(err)
 	}

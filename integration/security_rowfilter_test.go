@@ -33,7 +33,7 @@ func nurses(t *testing.T) func(*config.Config) {
 
 func TestRowFilterIsLeakProofAgainstAFailingPredicateThePlannerRunsFirst(t *testing.T) {
 	p := startSecurityProxy(t, nurses(t))
-	direct := connectSecurityDirect(t)
+	direct := connectDirect(t)
 	ctx := context.Background()
 
 	var psychotherapy []string
@@ -98,7 +98,7 @@ func TestRowFilterIsLeakProofAgainstAFailingPredicateThePlannerRunsFirst(t *test
 func TestRowFilterPointLookupsUseTheIndexThroughTheFilter(t *testing.T) {
 	p := startSecurityProxy(t, nurses(t))
 	cat := secCatalog(t)
-	direct := connectSecurityDirect(t)
+	direct := connectDirect(t)
 	secExec(direct, `ANALYZE clinic.notes`)
 	for _, role := range []string{"nurse", "support"} {
 		for _, sql := range []string{

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -49,7 +48,7 @@ CREATE STATISTICS secprobe.stats_ext (mcv) ON ssn, phone FROM secprobe.stats;
 ANALYZE secprobe.stats;
 ANALYZE clinic.patients;`)
 	// Another session's last statement holds the canary as a literal.
-	other := connectSecurityDirect(t)
+	other := connectDirect(t)
 	if _, err := other.Exec(context.Background(), `SELECT count(*) FROM clinic.patients WHERE ssn = '987-65-4329'`); err != nil {
 		t.Fatal(err)
 	}
@@ -64,20 +63,6 @@ ANALYZE clinic.patients;`)
 		{name: "pg_prepared_statements", sql: []string{`PREPARE q AS SELECT ssn FROM clinic.patients WHERE id = 31`,
 			`SELECT statement FROM pg_prepared_statements`, `EXECUTE q`}},
 	})
-}
-
-// connectSecurityDirect connects to the clinic database as the superuser, bypassing
-// pgmask, and closes the connection when the test ends.
-func connectSecurityDirect(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, clinicDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
 }
 
 // secStrings runs a query on conn and returns its first column, one string per row.

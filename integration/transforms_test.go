@@ -40,13 +40,8 @@ func tv(s string) *string { return &s }
 // timestamptz results print the same on every machine.
 func connectTransforms(t *testing.T) *pgx.Conn {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, clinicDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	if _, err := conn.Exec(ctx, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'"); err != nil {
+	conn := connectDirect(t)
+	if _, err := conn.Exec(context.Background(), "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'"); err != nil {
 		t.Fatal(err)
 	}
 	return conn

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -19,13 +18,6 @@ import (
 	"github.com/pgmask/pgmask/rewriter"
 	"github.com/pgmask/pgmask/rewriter/transform"
 )
-
-// pgmask runs the command line as main would and returns the exit code and outputs.
-func pgmask(stdin string, args ...string) (code int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	code = run(args, strings.NewReader(stdin), &out, &errOut)
-	return code, out.String(), errOut.String()
-}
 
 // clinicCluster starts a throwaway PostgreSQL with a small clinic data set, removed
 // when the test ends.

@@ -9,8 +9,8 @@ import (
 	"github.com/pgmask/pgmask/proxy/scram"
 )
 
-// runCommand calls run as main would and returns the exit code and both outputs.
-func runCommand(stdin string, args ...string) (code int, stdout, stderr string) {
+// pgmask runs the command line as main would and returns the exit code and outputs.
+func pgmask(stdin string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
 	code = run(args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
@@ -28,7 +28,7 @@ func TestEveryCommandPrintsItsHelpAndExitsZero(t *testing.T) {
 	for _, c := range commands() {
 		for _, help := range []string{"--help", "-h"} {
 			t.Run(c.name+" "+help, func(t *testing.T) {
-				code, stdout, stderr := runCommand("", c.name, help)
+				code, stdout, stderr := pgmask("", c.name, help)
 				if code != 0 {
 					t.Errorf("exit code %d, want 0", code)
 				}
@@ -48,7 +48,7 @@ func TestEveryCommandPrintsItsHelpAndExitsZero(t *testing.T) {
 
 func TestTheTopLevelHelpListsEveryCommand(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
-		code, stdout, _ := runCommand("", args...)
+		code, stdout, _ := pgmask("", args...)
 		if code != 0 {
 			t.Errorf("pgmask %s: exit code %d, want 0", args[0], code)
 		}
@@ -61,7 +61,7 @@ func TestTheTopLevelHelpListsEveryCommand(t *testing.T) {
 }
 
 func TestPgmaskWithoutACommandPrintsUsageAndExitsTwo(t *testing.T) {
-	code, stdout, stderr := runCommand("")
+	code, stdout, stderr := pgmask("")
 	if code != 2 {
 		t.Errorf("exit code %d, want 2", code)
 	}
@@ -72,7 +72,7 @@ func TestPgmaskWithoutACommandPrintsUsageAndExitsTwo(t *testing.T) {
 
 func TestAnUnknownCommandExitsTwoAndNamesIt(t *testing.T) {
 	for _, name := range []string{"frobnicate", "Serve", "--config", ""} {
-		code, stdout, stderr := runCommand("", name)
+		code, stdout, stderr := pgmask("", name)
 		if code != 2 {
 			t.Errorf("pgmask %q: exit code %d, want 2", name, code)
 		}
@@ -87,7 +87,7 @@ func TestAnUnknownCommandExitsTwoAndNamesIt(t *testing.T) {
 
 func TestAnUnknownFlagExitsTwoForEveryCommand(t *testing.T) {
 	for _, c := range commands() {
-		code, _, stderr := runCommand("secret\n", c.name, "--no-such-flag")
+		code, _, stderr := pgmask("secret\n", c.name, "--no-such-flag")
 		if code != 2 {
 			t.Errorf("pgmask %s --no-such-flag: exit code %d, want 2", c.name, code)
 		}
@@ -98,7 +98,7 @@ func TestAnUnknownFlagExitsTwoForEveryCommand(t *testing.T) {
 }
 
 func TestPasswdPrintsTheVerifierOfThePasswordOnStdin(t *testing.T) {
-	code, stdout, stderr := runCommand("correct horse battery staple\n", "passwd", "--iterations", "4096")
+	code, stdout, stderr := pgmask("correct horse battery staple\n", "passwd", "--iterations", "4096")
 	if code != 0 {
 		t.Fatalf("exit code %d: %s", code, stderr)
 	}
@@ -120,7 +120,7 @@ func TestPasswdPrintsTheVerifierOfThePasswordOnStdin(t *testing.T) {
 		t.Errorf("verifier %s is not the one of the password on stdin (%s)", v, want)
 	}
 
-	code, _, stderr = runCommand("", "passwd")
+	code, _, stderr = pgmask("", "passwd")
 	if code != 1 || !strings.Contains(stderr, "no password") {
 		t.Errorf("passwd with empty stdin: exit code %d, stderr %q; want 1 and an explanation", code, stderr)
 	}
@@ -128,7 +128,7 @@ func TestPasswdPrintsTheVerifierOfThePasswordOnStdin(t *testing.T) {
 
 func TestServeFailsWithExitCodeOneOnAMissingConfigFile(t *testing.T) {
 	path := t.TempDir() + "/missing.toml"
-	code, _, stderr := runCommand("", "serve", "--config", path)
+	code, _, stderr := pgmask("", "serve", "--config", path)
 	if code != 1 || !strings.Contains(stderr, "missing.toml") {
 		t.Errorf("exit code %d, stderr %q; want 1 naming the file", code, stderr)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgmask/pgmask/integration/clinic"
 	"github.com/pgmask/pgmask/integration/pgtest"
 	"github.com/pgmask/pgmask/proxy/scram"
 )
@@ -58,22 +57,7 @@ key_file = "%s/audit.key"
 
 func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T) {
 	ctx := context.Background()
-	cluster, err := pgtest.Start(ctx, pgtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Stop() })
-	if err := cluster.CreateDatabase(ctx, "clinic"); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := pgx.Connect(ctx, cluster.DSN("clinic"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := clinic.Load(ctx, conn, clinic.Options{Patients: 100}); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close(ctx)
+	cluster := clinicCluster(t)
 
 	password := rand.Text()
 	salt := make([]byte, 16)
@@ -183,19 +167,15 @@ func TestServeReloadsOnSIGHUPAndKeepsThePolicyWhenTheFileIsInvalid(t *testing.T)
 }
 
 func TestServeRefusesToStartWithoutItsAuditKey(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "pgmask.toml")
-	cfg := `[upstream]
+	path := writeFile(t, "pgmask.toml", `[upstream]
 database = "clinic"
 user = "pgmask"
 
 [audit]
 path = "audit.jsonl"
 key_env = "PGMASK_TEST_UNSET_AUDIT_KEY"
-`
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
+	dir := filepath.Dir(path)
 	cmd := exec.Command(buildPgmask(t), "serve", "--config", path)
 	cmd.Env = append(os.Environ(), "PGMASK_TEST_UNSET_AUDIT_KEY=")
 	out, err := cmd.CombinedOutput()
