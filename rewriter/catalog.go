@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pgmask/pgmask/rewriter/transform"
 )
@@ -27,6 +28,8 @@ type Catalog struct {
 	operators map[string][]Operator
 	types     map[qualifiedName]*Type
 	typeNames map[string][]*Type
+	typeOIDs  map[uint32]*Type
+	elements  map[uint32]*Type // array type OID → its element type
 }
 
 // CatalogData is the content of a catalog snapshot: what the loader reads from the
@@ -132,6 +135,10 @@ type Type struct {
 	Kind string `json:"kind"`
 	// Relation is the relation of a composite (row) type, 0 otherwise.
 	Relation uint32 `json:"relation,omitempty"`
+	// Element is, for an array type, its element type (pg_type.typelem), 0 otherwise.
+	// A snapshot that records no element at all (an older loader) gets its arrays
+	// linked by name instead (linkArrays).
+	Element uint32 `json:"element,omitempty"`
 }
 
 type qualifiedName struct{ schema, name string }
@@ -165,6 +172,8 @@ func NewCatalog(version uint64, d CatalogData) (*Catalog, error) {
 		operators: map[string][]Operator{},
 		types:     map[qualifiedName]*Type{},
 		typeNames: map[string][]*Type{},
+		typeOIDs:  map[uint32]*Type{},
+		elements:  map[uint32]*Type{},
 	}
 	for _, s := range d.Schemas {
 		c.schemas[s.Name] = s.OID
@@ -203,8 +212,36 @@ func NewCatalog(version uint64, d CatalogData) (*Catalog, error) {
 		t := &d.Types[i]
 		c.types[qualifiedName{t.Schema, t.Name}] = t
 		c.typeNames[t.Name] = append(c.typeNames[t.Name], t)
+		c.typeOIDs[t.OID] = t
 	}
+	c.linkArrays(d.Types)
 	return c, nil
+}
+
+// linkArrays records the element type of each array type, so that the array of a
+// hidden relation's row type is hidden too. Without recorded elements, an array type is
+// linked by PostgreSQL's naming rule (makeArrayTypeName): it is a base type named "_"
+// and the element's name. PostgreSQL names an array otherwise only when that name is
+// taken or too long (63 bytes); such an array is linked only when the snapshot records
+// elements.
+func (c *Catalog) linkArrays(types []Type) {
+	recorded := false
+	for i := range types {
+		recorded = recorded || types[i].Element != 0
+	}
+	for i := range types {
+		t := &types[i]
+		var elem *Type
+		switch {
+		case recorded:
+			elem = c.typeOIDs[t.Element]
+		case t.Kind == "b" && strings.HasPrefix(t.Name, "_"):
+			elem = c.types[qualifiedName{t.Schema, t.Name[1:]}]
+		}
+		if elem != nil {
+			c.elements[t.OID] = elem
+		}
+	}
 }
 
 // CatalogFromJSON builds a snapshot from the JSON form of CatalogData, as in
@@ -265,6 +302,12 @@ func (c *Catalog) typesNamed(name string) []*Type { return c.typeNames[name] }
 
 // typeOf returns the type schema.name outside pg_catalog, or nil.
 func (c *Catalog) typeOf(schema, name string) *Type { return c.types[qualifiedName{schema, name}] }
+
+// typeByOID returns the type outside pg_catalog with the OID, or nil.
+func (c *Catalog) typeByOID(oid uint32) *Type { return c.typeOIDs[oid] }
+
+// elementOf returns the element type of an array type outside pg_catalog, or nil.
+func (c *Catalog) elementOf(t *Type) *Type { return c.elements[t.OID] }
 
 // Relations returns every relation of the snapshot, sorted by schema and name.
 func (c *Catalog) Relations() []*Relation {

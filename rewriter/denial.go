@@ -48,6 +48,14 @@ func relationNotAvailable(written, role string) *Denial {
 		"relation %q is not available to role %s", written, role)
 }
 
+// typeNotAvailable refuses a type, given by name or OID, that does not exist or is the
+// row type of a relation the role may not see (or an array of one). Like
+// relationNotAvailable, message and hint depend only on what the client wrote.
+func typeNotAvailable(written, role string) *Denial {
+	return denyf(fmt.Sprintf("The row type of a relation is available when the relation is; ask the DBA to grant it to role %q in pgmask.toml.", role),
+		"type %q is not available to role %s", written, role)
+}
+
 // systemRelationRefused refuses a PostgreSQL catalog that is not on the allowlist. Its
 // existence is public knowledge, so the message may say why.
 func systemRelationRefused(written, role, why string) *Denial {

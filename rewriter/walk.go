@@ -122,7 +122,7 @@ func (rw *rewrite) walk(m protoreflect.Message) *Denial {
 	case *pg_query.TypeName:
 		return rw.checkType(v)
 	case *pg_query.TypeCast:
-		if d := rw.checkRegclassCast(v); d != nil {
+		if d := rw.checkRegCast(v); d != nil {
 			return d
 		}
 		return rw.children(m)

@@ -59,7 +59,7 @@ WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' ORDER BY 2, 3, 1`},
 	{"operators", `SELECT o.oid, n.nspname, o.oprname FROM pg_catalog.pg_operator o
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
 WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' ORDER BY 2, 3, 1`},
-	{"types", `SELECT t.oid, n.nspname, t.typname, t.typtype, t.typrelid FROM pg_catalog.pg_type t
+	{"types", `SELECT t.oid, n.nspname, t.typname, t.typtype, t.typrelid, t.typelem FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'pg_toast')
   AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast_)?temp_' ORDER BY 2, 3`},
@@ -158,6 +158,7 @@ func build(rows map[string][][][]byte) (rewriter.CatalogData, error) {
 	for _, r := range rows["types"] {
 		d.Types = append(d.Types, rewriter.Type{
 			OID: p.oid(r, 0), Schema: p.text(r, 1), Name: p.text(r, 2), Kind: p.text(r, 3), Relation: p.oid(r, 4),
+			Element: p.oid(r, 5),
 		})
 	}
 	return d, p.err

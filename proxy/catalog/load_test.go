@@ -87,7 +87,7 @@ func TestBuildTurnsTextRowsIntoCatalogData(t *testing.T) {
 		"owners":     {row("16405", "16400")},
 		"functions":  {row("16500", "public", "f")},
 		"operators":  {row("16501", "public", "===")},
-		"types":      {row("16502", "public", "mood", "e", "0")},
+		"types":      {row("16502", "public", "mood", "e", "0", "0"), row("16503", "public", "_mood", "b", "0", "16502")},
 		"view reads": {},
 	})
 	if err != nil {
@@ -96,7 +96,7 @@ func TestBuildTurnsTextRowsIntoCatalogData(t *testing.T) {
 	if len(d.Relations) != 3 || len(d.Relations[0].Columns) != 2 || d.Relations[1].Owner != 16400 || d.Relations[2].Parents[0] != 16400 {
 		t.Errorf("relations = %+v", d.Relations)
 	}
-	if len(d.Functions) != 1 || len(d.Operators) != 1 || d.Types[0].Kind != "e" {
+	if len(d.Functions) != 1 || len(d.Operators) != 1 || d.Types[0].Kind != "e" || d.Types[1].Element != 16502 {
 		t.Errorf("functions, operators, types = %+v %+v %+v", d.Functions, d.Operators, d.Types)
 	}
 	if _, err := build(map[string][][][]byte{"schemas": {row("x", "public")}}); err == nil {
