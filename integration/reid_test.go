@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgmask/pgmask/config"
+	"github.com/pgmask/pgmask/proxy"
 	"github.com/pgmask/pgmask/proxy/reid"
 )
 
@@ -67,11 +71,18 @@ func startReidProxy(t *testing.T) *testProxy {
 	return p
 }
 
-// reidMapping reads pgmask.subject_codes directly, as the superuser: subject → code.
+// reidMapping reads pgmask.subject_codes of the clinic database directly, as the
+// superuser: subject → code.
 func reidMapping(t *testing.T) map[string]int64 {
 	t.Helper()
+	return reidMappingOf(t, "clinic")
+}
+
+// reidMappingOf reads pgmask.subject_codes of database directly, as the superuser.
+func reidMappingOf(t *testing.T, database string) map[string]int64 {
+	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, clinicDSN())
+	conn, err := pgx.Connect(ctx, cluster.DSN(database))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +199,8 @@ const (
 
 func TestReidANewPatientGetsACodeAtRefreshAndItsKeyNeverReachesTheRole(t *testing.T) {
 	p := startReidProxy(t)
-	secSuperExec(t, fmt.Sprintf(`INSERT INTO clinic.patients (id, first_name, last_name, ssn, mrn, dob, city, state, zip, sex)
+	// Counted at once, so the refresh below cannot skip the tables (reidWrite).
+	reidWrite(t, "clinic", fmt.Sprintf(`INSERT INTO clinic.patients (id, first_name, last_name, ssn, mrn, dob, city, state, zip, sex)
 VALUES (%d, 'Reid', 'Canary', '000-00-0031', 'MRN-REID-CANARY', '1970-05-05', 'Town', 'MA', '02134', 'X');
 INSERT INTO clinic.encounters (id, patient_id, admitted_at, diagnosis_codes, provider)
 VALUES (%d, %d, '2024-01-02 10:00+00', '{I10}', 'Dr. Canary')`, reidCanaryID, reidCanaryEncounter, reidCanaryID))
@@ -366,5 +378,278 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = 'pgm
 		case c.code != "" && (!errors.As(err, &pgErr) || pgErr.Code != c.code):
 			t.Errorf("%s: %s: %v, want SQLSTATE %s", c.user, c.sql, err, c.code)
 		}
+	}
+}
+
+// reidWrite runs sql in database as the superuser and has PostgreSQL count the rows
+// it wrote before it returns. A backend adds its counts to the cumulative statistics
+// at the end of a transaction only if it last did a second ago or more, and otherwise
+// some seconds later or when it exits (PGSTAT_MIN_INTERVAL, PGSTAT_IDLE_INTERVAL in
+// PostgreSQL's pgstat.c); pg_stat_force_next_flush() forces the report at the end of
+// this transaction, which PostgreSQL makes before it answers. Without it, whether a
+// top-up is skipped would depend on timing.
+func reidWrite(t testing.TB, database, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := cluster.Exec(ctx, database, sql+";\nSELECT pg_stat_force_next_flush()"); err != nil {
+		t.Fatalf("as superuser: %v\n%s", err, sql)
+	}
+}
+
+// reidInt reads one integer from database as the superuser.
+func reidInt(t testing.TB, database, sql string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, cluster.DSN(database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, sql).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+// reidWritten is how many rows were inserted into and updated in table, as counted.
+func reidWritten(t testing.TB, database, table string) int64 {
+	t.Helper()
+	return reidInt(t, database, fmt.Sprintf("SELECT pg_stat_get_tuples_inserted('%[1]s'::regclass) + pg_stat_get_tuples_updated('%[1]s'::regclass)", table))
+}
+
+// reidSkipTables are the subject tables of TestReidATopUpSkipsOnlyTheTablesNoSubjectCanHaveBeenAddedTo,
+// as Ensure reports them: a table, a view (which has no counters of its own) and a
+// partitioned table.
+var reidSkipTables = []string{"public.people", "public.recent", "public.stays"}
+
+func TestReidATopUpSkipsOnlyTheTablesNoSubjectCanHaveBeenAddedTo(t *testing.T) {
+	ctx := context.Background()
+	const db = "reid_skip"
+	if err := cluster.CreateDatabase(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cluster.Exec(context.Background(), "postgres", "DROP ROLE IF EXISTS reid_skip_quiet") })
+	reidWrite(t, db, `CREATE ROLE reid_skip_quiet;
+CREATE TABLE public.people (id bigint PRIMARY KEY, mrn text);
+INSERT INTO public.people SELECT g, 'M' || g FROM generate_series(1, 50) g;
+CREATE TABLE public.stays (person_id bigint, at date) PARTITION BY RANGE (at);
+CREATE TABLE public.stays_a PARTITION OF public.stays FOR VALUES FROM ('2000-01-01') TO ('2010-01-01');
+CREATE TABLE public.stays_b PARTITION OF public.stays FOR VALUES FROM ('2010-01-01') TO ('2020-01-01');
+INSERT INTO public.stays SELECT g % 60 + 1, DATE '2001-01-01' + g * 50 FROM generate_series(1, 120) g;
+CREATE TABLE public.notes (person_id bigint);
+INSERT INTO public.notes VALUES (1), (70);
+CREATE VIEW public.recent AS SELECT person_id FROM public.notes`)
+	cfg := &config.Config{
+		Upstream: config.Upstream{Database: db, User: cluster.User},
+		Tables: map[string]config.Table{
+			"public.people": {SubjectKey: "id", Columns: map[string]string{"id": "none", "mrn": "mrn"}},
+			"public.stays":  {SubjectKey: "person_id", Columns: map[string]string{"person_id": "none", "at": "event_date"}},
+			"public.recent": {SubjectKey: "person_id", Columns: map[string]string{"person_id": "none"}},
+		},
+		Roles: map[string]config.Role{"researcher": {Profile: "safe_harbor", Tables: reidSkipTables}},
+	}
+	var mem reid.Memory
+	// ensureOn runs mem.Ensure and checks which tables it read (the others must be
+	// reported unchanged) and how many codes it added.
+	ensureOn := func(conn *pgconnv1.PgConn, cfg *config.Config, step string, read []string, newCodes int64) {
+		t.Helper()
+		defer conn.Close(context.Background())
+		rep, err := mem.Ensure(ctx, conn, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		var unchanged []string
+		for _, table := range reidSkipTables {
+			if !slices.Contains(read, table) {
+				unchanged = append(unchanged, table)
+			}
+		}
+		if !slices.Equal(rep.Tables, read) || !slices.Equal(rep.Unchanged, unchanged) || rep.NewCodes != newCodes {
+			t.Errorf("%s: read %v, unchanged %v, %d new codes; want read %v, unchanged %v, %d new codes",
+				step, rep.Tables, rep.Unchanged, rep.NewCodes, read, unchanged, newCodes)
+		}
+	}
+	connect := func() *pgconnv1.PgConn {
+		t.Helper()
+		conn, err := pgconnv1.Connect(ctx, cluster.DSN(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	ensure := func(step string, read []string, newCodes int64) {
+		t.Helper()
+		ensureOn(connect(), cfg, step, read, newCodes)
+	}
+	coded := func(step string, subjects ...string) {
+		t.Helper()
+		m := reidMappingOf(t, db)
+		for _, s := range subjects {
+			if m[s] == 0 {
+				t.Errorf("%s: subject %s has no code", step, s)
+			}
+		}
+	}
+	all, view := reidSkipTables, []string{"public.recent"}
+
+	// 50 people, stays of 60 (10 of them not among the people) and notes of one more.
+	ensure("the first run", all, 61)
+	ensure("nothing written since", view, 0)
+
+	reidWrite(t, db, "INSERT INTO public.people VALUES (1001, 'M1001')")
+	ensure("a person added", []string{"public.people", "public.recent"}, 1)
+	coded("a person added", "1001")
+
+	reidWrite(t, db, "UPDATE public.people SET id = 2002 WHERE id = 7")
+	ensure("the key of a person updated", []string{"public.people", "public.recent"}, 1)
+	coded("the key of a person updated", "2002")
+
+	reidWrite(t, db, "INSERT INTO public.stays_b VALUES (3003, '2015-06-01')")
+	ensure("a stay added to a partition", []string{"public.recent", "public.stays"}, 1)
+	coded("a stay added to a partition", "3003")
+
+	// A view has no counters: it is read at every run, and sees what its tables got.
+	reidWrite(t, db, "INSERT INTO public.notes VALUES (7007)")
+	ensure("a note added under the view", view, 1)
+	coded("a note added under the view", "7007")
+
+	// A partition swapped for a table with as many rows written: the sum of the
+	// counters is the same, the set of partitions is not.
+	n := reidWritten(t, db, "public.stays_a")
+	reidWrite(t, db, fmt.Sprintf(`CREATE TABLE public.stays_c (LIKE public.stays);
+INSERT INTO public.stays_c SELECT 4000 + g, DATE '2005-01-01' FROM generate_series(1, %d) g`, n))
+	if c := reidWritten(t, db, "public.stays_c"); c != n {
+		t.Fatalf("the new partition counts %d rows written, want %d as the old one", c, n)
+	}
+	reidWrite(t, db, `ALTER TABLE public.stays DETACH PARTITION public.stays_a;
+ALTER TABLE public.stays ATTACH PARTITION public.stays_c FOR VALUES FROM ('2000-01-01') TO ('2010-01-01')`)
+	ensure("a partition swapped", []string{"public.recent", "public.stays"}, n)
+	coded("a partition swapped", "4001", strconv.FormatInt(4000+n, 10))
+
+	// A table rewrite changes every key and counts no row.
+	reidWrite(t, db, "ALTER TABLE public.people ALTER COLUMN id TYPE bigint USING id + 100000")
+	ensure("the key rewritten by ALTER TABLE", []string{"public.people", "public.recent"}, 51)
+	coded("the key rewritten by ALTER TABLE", "100001", "101001")
+
+	// Codes removed by hand (pgmask never does) are given again.
+	reidWrite(t, db, "DELETE FROM pgmask.subject_codes WHERE subject = '100001'")
+	ensure("a code deleted by hand", all, 1)
+	coded("a code deleted by hand", "100001")
+	reidWrite(t, db, "TRUNCATE pgmask.subject_codes")
+	subjects := reidInt(t, db, `SELECT count(*) FROM (SELECT id::text FROM public.people UNION SELECT person_id::text FROM public.stays
+UNION SELECT person_id::text FROM public.notes) AS s`)
+	ensure("the codes truncated by hand", all, subjects)
+	ensure("nothing written since", view, 0)
+
+	// A reset of a table's counters, and as many rows written again: the same
+	// counters, another epoch.
+	n = reidWritten(t, db, "public.people")
+	reidWrite(t, db, fmt.Sprintf(`SELECT pg_stat_reset_single_table_counters('public.people'::regclass);
+INSERT INTO public.people SELECT 500000 + g, NULL FROM generate_series(1, %d) g`, n))
+	if c := reidWritten(t, db, "public.people"); c != n {
+		t.Fatalf("after the reset, public.people counts %d rows written, want %d as before", c, n)
+	}
+	ensure("the counters of a table reset and back where they were", all, n)
+	coded("the counters of a table reset and back where they were", "500001")
+
+	reidWrite(t, db, "SELECT pg_stat_reset()")
+	ensure("the counters of the database reset", all, 0)
+	ensure("nothing written since", view, 0)
+
+	// track_counts off anywhere it can be seen: nothing is skipped.
+	reidWrite(t, db, "ALTER ROLE reid_skip_quiet SET track_counts = off")
+	ensure("track_counts off for a role", all, 0)
+	ensure("track_counts still off for a role", all, 0)
+	reidWrite(t, db, "ALTER ROLE reid_skip_quiet RESET track_counts")
+	ensure("track_counts on again", all, 0)
+	ensure("nothing written since", view, 0)
+	pcfg, err := pgconnv1.ParseConfig(cluster.DSN(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg.RuntimeParams["track_counts"] = "off"
+	quiet, err := pgconnv1.ConnectConfig(ctx, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensureOn(quiet, cfg, "track_counts off in pgmask's own session", all, 0)
+	ensure("track_counts on in pgmask's session", all, 0)
+	ensure("nothing written since", view, 0)
+
+	// Another subject key for a table is another subject.
+	byMRN := *cfg
+	byMRN.Tables = maps.Clone(cfg.Tables)
+	byMRN.Tables["public.people"] = config.Table{SubjectKey: "mrn", Columns: cfg.Tables["public.people"].Columns}
+	ensureOn(connect(), &byMRN, "another subject key", []string{"public.people", "public.recent"}, 51)
+	coded("another subject key", "M1", "M1001")
+}
+
+// reidLog is a log that tests read.
+type reidLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *reidLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *reidLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestReidTheProxysRefreshDoesNotReadATableNothingWasWrittenTo(t *testing.T) {
+	ctx := context.Background()
+	const db = "reid_skip_proxy"
+	if err := cluster.CreateDatabase(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	reidWrite(t, db, "CREATE TABLE public.people (id bigint PRIMARY KEY); INSERT INTO public.people SELECT generate_series(1, 20)")
+	cfg := baseConfig()
+	cfg.Upstream.Database = db
+	cfg.Upstream.CatalogRefresh = config.Duration{Duration: time.Hour}
+	cfg.Tables["public.people"] = config.Table{SubjectKey: "id", Columns: map[string]string{"id": "none"}}
+	cfg.Roles["researcher"] = config.Role{Profile: "safe_harbor", Tables: []string{"public.people"}}
+	auditLog := newTestAuditLog(t)
+	cfg.Audit = auditLog.config()
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &reidLog{}
+	handler := slog.NewTextHandler(io.MultiWriter(&testWriter{t: t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug})
+	p := serveProxy(t, proxy.Options{Config: cfg, Logger: slog.New(handler)}, func() { auditLog.verify(t) })
+	// Serve refreshes the catalog, and so codes the people, before it accepts the
+	// first connection.
+	conn := connectDSN(t, strings.Replace(p.dsn("dana"), "dbname=clinic", "dbname="+db, 1))
+	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(reidMappingOf(t, db)); n != 20 {
+		t.Fatalf("%d codes after the first refresh, want 20", n)
+	}
+	const skipped = "tables unchanged since their last top-up"
+	refresh := func() string {
+		t.Helper()
+		before := len(logs.String())
+		if err := p.srv.RefreshCatalog(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return logs.String()[before:]
+	}
+	if out := refresh(); !strings.Contains(out, skipped) || !strings.Contains(out, "public.people") {
+		t.Errorf("a refresh with nothing written since the last one does not say it skipped public.people:\n%s", out)
+	}
+	reidWrite(t, db, "INSERT INTO public.people VALUES (21)")
+	if out := refresh(); strings.Contains(out, skipped) {
+		t.Errorf("a refresh after a person was added skipped the table:\n%s", out)
+	}
+	if reidMappingOf(t, db)["21"] == 0 {
+		t.Error("the refresh did not give the new person a code")
 	}
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pgmask/pgmask/config"
@@ -51,7 +52,9 @@ func (s *Server) refreshCatalog(ctx context.Context) error {
 // ensureCodes runs reid.Ensure as the [upstream] user, on a connection of its own so
 // that a failure, or a long first run over a large table, cannot cost the catalog
 // refresh. A failure is logged and otherwise ignored: without the table the rewriter
-// refuses what needs codes, and a subject without a code is shown NULL.
+// refuses what needs codes, and a subject without a code is shown NULL. The Server's
+// reid.Memory lets it skip the tables nothing was written to since their last top-up
+// by this process, so that an idle database is not scanned at every refresh.
 func (s *Server) ensureCodes(ctx context.Context, cfg *config.Config, password string) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -61,12 +64,16 @@ func (s *Server) ensureCodes(ctx context.Context, cfg *config.Config, password s
 		return
 	}
 	defer conn.Close(context.Background())
-	rep, err := reid.Ensure(ctx, conn, cfg)
+	rep, err := s.codes.Ensure(ctx, conn, cfg)
 	if rep.Created {
 		s.log.Info("re-identification codes: created " + reid.Table)
 	}
 	if rep.NewCodes > 0 {
 		s.log.Info("re-identification codes: new subjects coded", "count", rep.NewCodes)
+	}
+	if len(rep.Unchanged) > 0 {
+		s.log.Debug("re-identification codes: tables unchanged since their last top-up, not read",
+			"count", len(rep.Unchanged), "tables", strings.Join(rep.Unchanged, ", "))
 	}
 	if err != nil {
 		s.log.Warn("re-identification codes: not fully ensured; roles that show codes are refused until the table exists, and subjects without a code are shown NULL", "err", err.Error())

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pgmask/pgmask/config"
 	"github.com/pgmask/pgmask/proxy/audit"
+	"github.com/pgmask/pgmask/proxy/reid"
 	"github.com/pgmask/pgmask/rewriter"
 	"github.com/pgmask/pgmask/rewriter/transform"
 )
@@ -65,6 +66,9 @@ type Server struct {
 
 	// upstreamCheck caches the readiness check of the upstream (health.go).
 	upstreamCheck upstreamCheck
+	// codes remembers the subject tables topped up with re-identification codes and
+	// what their change counters said then (refresh.go).
+	codes reid.Memory
 
 	mu          sync.Mutex
 	ln          net.Listener

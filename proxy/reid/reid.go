@@ -6,6 +6,8 @@
 // It sits in the proxy, beside the catalog loader: `pgmask init` calls Ensure once, as
 // the DBA's admin identity or the [upstream] user, and the proxy calls it before every
 // catalog refresh, so the table is created on first use and new subjects get codes.
+// The proxy's runs skip the tables that cannot have a new subject since their last
+// top-up (Memory, unchanged.go).
 // A code is drawn from PostgreSQL's strong random source (gen_random_uuid, PostgreSQL
 // 13 or later) and never derived from the subject's value; this package never reads a
 // subject key or a code into pgmask: the codes are made, and stay, in the database.
@@ -45,6 +47,9 @@ type Report struct {
 	Readers []string
 	// Tables are the tables whose subjects were given codes, "schema.table".
 	Tables []string
+	// Unchanged are the tables not read because nothing was written to them since
+	// their last top-up by this process (Memory.Ensure only), "schema.table".
+	Unchanged []string
 	// NewCodes is how many subjects were given a code.
 	NewCodes int64
 }
@@ -133,6 +138,12 @@ func subjectTables(cfg *config.Config) (tables []string, keys map[string]string)
 // the others; every problem is in the returned error, which names tables, columns
 // and users only.
 func Ensure(ctx context.Context, conn *pgconn.PgConn, cfg *config.Config) (Report, error) {
+	return ensure(ctx, conn, cfg, nil)
+}
+
+// ensure is Ensure; with mem, it skips the tables mem shows unchanged and remembers
+// those it topped up once it has committed.
+func ensure(ctx context.Context, conn *pgconn.PgConn, cfg *config.Config, mem *Memory) (Report, error) {
 	e := &ensurer{conn: conn}
 	var rep Report
 	if err := e.exec(ctx, "BEGIN"); err != nil {
@@ -164,7 +175,22 @@ func Ensure(ctx context.Context, conn *pgconn.PgConn, cfg *config.Config) (Repor
 	rep.Readers = readers(cfg)
 	errs = append(errs, e.grant(ctx, st, rep.Readers, cfg.Upstream.User)...)
 	tables, keys := subjectTables(cfg)
+	var last, now counters
+	if mem != nil {
+		last = mem.load()
+		var err error
+		if now, err = e.counters(ctx, tables, keys); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var done []subject
 	for _, t := range tables {
+		s := subject{t, keys[t]}
+		if unchanged(last, now, s) {
+			rep.Unchanged = append(rep.Unchanged, t)
+			done = append(done, s)
+			continue
+		}
 		n, err := e.topUp(ctx, t, keys[t])
 		rep.NewCodes += n
 		if err != nil {
@@ -172,6 +198,7 @@ func Ensure(ctx context.Context, conn *pgconn.PgConn, cfg *config.Config) (Repor
 			continue
 		}
 		rep.Tables = append(rep.Tables, t)
+		done = append(done, s)
 	}
 	// COMMIT of a transaction that an unexpected error aborted answers ROLLBACK.
 	res := conn.ExecParams(ctx, "COMMIT", nil, nil, nil, nil).Read()
@@ -182,6 +209,9 @@ func Ensure(ctx context.Context, conn *pgconn.PgConn, cfg *config.Config) (Repor
 		return Report{}, pgError(res.Err)
 	}
 	committed = true
+	if mem != nil {
+		mem.store(now.after(done))
+	}
 	return rep, errors.Join(errs...)
 }
 
@@ -342,8 +372,7 @@ func (e *ensurer) lacks(ctx context.Context, user string, privs []string) (usage
 // topUp gives every subject of table that has no code a new one and returns how many
 // it gave.
 func (e *ensurer) topUp(ctx context.Context, table, key string) (int64, error) {
-	schema, name, _ := strings.Cut(table, ".")
-	rel := quoteIdent(schema) + "." + quoteIdent(name)
+	rel := relation(table)
 	rows, err := e.query(ctx, `SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a
 WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`, rel, key)
 	if err != nil {
@@ -457,6 +486,12 @@ func pgError(err error) error {
 		return fmt.Errorf("%s (SQLSTATE %s)", pe.Message, pe.Code)
 	}
 	return err
+}
+
+// relation is table ("schema.table") as SQL.
+func relation(table string) string {
+	schema, name, _ := strings.Cut(table, ".")
+	return quoteIdent(schema) + "." + quoteIdent(name)
 }
 
 // quoteIdent quotes an SQL identifier.
