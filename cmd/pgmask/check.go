@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgconn"
 
 	"github.com/pgmask/pgmask/config"
-	"github.com/pgmask/pgmask/proxy/catalog"
 	"github.com/pgmask/pgmask/rewriter"
 )
 
@@ -66,15 +65,11 @@ The exit status is 1 when there are errors, 0 when there are only warnings.
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn, err := connectCatalog(ctx, cfg, *dsn)
+	conn, cat, err := loadCatalog(ctx, cfg, *dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	cat, err := catalog.Load(ctx, conn, 1)
-	if err != nil {
-		return err
-	}
 
 	errs, warnings := pol.Check(cat)
 	as := roleConnections{cfg: cfg, fallback: conn, own: *dsn == ""}

@@ -89,15 +89,11 @@ transforms (hash, date_shift) are shown with a placeholder key, never the real o
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := connectCatalog(ctx, cfg, *dsn)
+	conn, cat, err := loadCatalog(ctx, cfg, *dsn)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	cat, err := catalog.Load(ctx, conn, 1)
-	if err != nil {
-		return err
-	}
 
 	c := sessionContext(cfg, *roleName)
 	fmt.Fprint(stdout, rewriter.Explain(sql, c, pol, cat))
@@ -135,6 +131,21 @@ func sessionContext(cfg *config.Config, role string) rewriter.Context {
 // as they will for the role's sessions.
 func connectCatalog(ctx context.Context, cfg *config.Config, dsn string) (*pgconn.PgConn, error) {
 	return connect(ctx, cfg, "--catalog-dsn", dsn, checkParams(cfg))
+}
+
+// loadCatalog connects as connectCatalog does and reads the schema snapshot the
+// rewriter resolves names against. The caller closes conn.
+func loadCatalog(ctx context.Context, cfg *config.Config, dsn string) (*pgconn.PgConn, *rewriter.Catalog, error) {
+	conn, err := connectCatalog(ctx, cfg, dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := catalog.Load(ctx, conn, 1)
+	if err != nil {
+		conn.Close(context.Background())
+		return nil, nil, err
+	}
+	return conn, cat, nil
 }
 
 // connectUpstream connects to the [upstream] database as user, exactly as the proxy's

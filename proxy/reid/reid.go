@@ -180,7 +180,7 @@ func ensure(ctx context.Context, conn *pgconn.PgConn, cfg *config.Config, mem *M
 		last = mem.load()
 		var err error
 		if now, err = e.counters(ctx, tables, keys); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("reading the change counters, so every table is read: %w", err))
 		}
 	}
 	var done []subject
