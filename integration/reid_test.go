@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -586,24 +585,6 @@ INSERT INTO public.people SELECT 500000 + g, NULL FROM generate_series(1, %d) g`
 	coded("another subject key", "M1", "M1001")
 }
 
-// reidLog is a log that tests read.
-type reidLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *reidLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *reidLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestReidTheProxysRefreshDoesNotReadATableNothingWasWrittenTo(t *testing.T) {
 	ctx := context.Background()
 	const db = "reid_skip_proxy"
@@ -621,7 +602,7 @@ func TestReidTheProxysRefreshDoesNotReadATableNothingWasWrittenTo(t *testing.T) 
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &reidLog{}
+	logs := &lockedBuffer{}
 	handler := slog.NewTextHandler(io.MultiWriter(&testWriter{t: t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug})
 	p := serveProxy(t, proxy.Options{Config: cfg, Logger: slog.New(handler)}, func() { auditLog.verify(t) })
 	// Serve refreshes the catalog, and so codes the people, before it accepts the

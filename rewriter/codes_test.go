@@ -1,8 +1,6 @@
 package rewriter
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,32 +12,21 @@ import (
 // the schema pgmask and its table of codes.
 func catalogWithoutCodes(t *testing.T) *Catalog {
 	t.Helper()
-	b, err := os.ReadFile("testdata/catalog.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d CatalogData
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
-	var schemas []Schema
-	for _, s := range d.Schemas {
-		if s.Name != transform.CodeSchema {
-			schemas = append(schemas, s)
+	return fixtureCatalog(t, func(d *CatalogData) {
+		var schemas []Schema
+		for _, s := range d.Schemas {
+			if s.Name != transform.CodeSchema {
+				schemas = append(schemas, s)
+			}
 		}
-	}
-	var rels []Relation
-	for _, r := range d.Relations {
-		if r.Schema != transform.CodeSchema {
-			rels = append(rels, r)
+		var rels []Relation
+		for _, r := range d.Relations {
+			if r.Schema != transform.CodeSchema {
+				rels = append(rels, r)
+			}
 		}
-	}
-	d.Schemas, d.Relations = schemas, rels
-	cat, err := NewCatalog(2, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
+		d.Schemas, d.Relations = schemas, rels
+	})
 }
 
 // coderConfig is the fixture policy plus a minimum_necessary role that shows the

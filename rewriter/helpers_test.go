@@ -1,6 +1,7 @@
 package rewriter
 
 import (
+	"encoding/json"
 	"os"
 	"sync"
 	"testing"
@@ -21,6 +22,26 @@ var (
 	fixturePol  *Policy
 	fixtureErr  error
 )
+
+// fixtureCatalog builds a catalog from the fixture's CatalogData as edit changes it,
+// for tests that need the snapshot a different database or loader would give.
+func fixtureCatalog(t *testing.T, edit func(*CatalogData)) *Catalog {
+	t.Helper()
+	b, err := os.ReadFile("testdata/catalog.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d CatalogData
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	edit(&d)
+	cat, err := NewCatalog(2, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
 
 // fixture returns the catalog of testdata/schema.sql and the policy of
 // testdata/pgmask.toml.

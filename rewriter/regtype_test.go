@@ -1,8 +1,6 @@
 package rewriter
 
 import (
-	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 )
@@ -20,33 +18,22 @@ const (
 // would produce it: arrays are linked by Element, not by name.
 func fixtureWithElements(t *testing.T) *Catalog {
 	t.Helper()
-	b, err := os.ReadFile("testdata/catalog.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d CatalogData
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatal(err)
-	}
-	oids := map[qualifiedName]uint32{}
-	for _, ty := range d.Types {
-		oids[qualifiedName{ty.Schema, ty.Name}] = ty.OID
-	}
-	n := 0
-	for i, ty := range d.Types {
-		if elem, ok := oids[qualifiedName{ty.Schema, strings.TrimPrefix(ty.Name, "_")}]; ok && strings.HasPrefix(ty.Name, "_") {
-			d.Types[i].Element = elem
-			n++
+	return fixtureCatalog(t, func(d *CatalogData) {
+		oids := map[qualifiedName]uint32{}
+		for _, ty := range d.Types {
+			oids[qualifiedName{ty.Schema, ty.Name}] = ty.OID
 		}
-	}
-	if n == 0 {
-		t.Fatal("no array types in the fixture")
-	}
-	cat, err := NewCatalog(2, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat
+		n := 0
+		for i, ty := range d.Types {
+			if elem, ok := oids[qualifiedName{ty.Schema, strings.TrimPrefix(ty.Name, "_")}]; ok && strings.HasPrefix(ty.Name, "_") {
+				d.Types[i].Element = elem
+				n++
+			}
+		}
+		if n == 0 {
+			t.Fatal("no array types in the fixture")
+		}
+	})
 }
 
 func TestTypesWrittenAsConstantsAreCheckedLikeRelationNames(t *testing.T) {
